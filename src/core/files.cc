@@ -1,0 +1,99 @@
+#include "core/files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+namespace riskpipe {
+namespace fs = std::filesystem;
+
+fs::path TempPathFor(const fs::path& target) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string name = "." + target.filename().string() + ".tmp-" +
+                           std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  return target.parent_path() / name;
+}
+
+Status MakeDirs(const fs::path& dir) {
+  if (dir.empty()) return OkStatus();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return InternalError("cannot create folder " + dir.string() + ": " + ec.message());
+  return OkStatus();
+}
+
+Status WriteFileAtomic(const fs::path& path, std::string_view contents) {
+  RETURN_IF_ERROR(MakeDirs(path.parent_path()));
+  const fs::path tmp = TempPathFor(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return InternalError("cannot create " + tmp.string() + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string err = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return InternalError("cannot write " + tmp.string() + ": " + err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return InternalError("cannot flush " + tmp.string() + ": " + std::strerror(errno));
+  }
+  return RenameReplace(tmp, path);
+}
+
+Status RenameReplace(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    const std::string err = std::strerror(errno);
+    ::unlink(from.c_str());
+    return InternalError("cannot rename " + from.string() + " to " + to.string() + ": " + err);
+  }
+  return OkStatus();
+}
+
+StatusOr<std::string> ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return NotFoundError(path.string() + ": no such file");
+    return InternalError(path.string() + ": cannot open");
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return InternalError(path.string() + ": read error");
+  return ss.str();
+}
+
+int RemoveStaleTempFiles(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return 0;
+  std::vector<fs::path> stale;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos) {
+      stale.push_back(it->path());
+      it.disable_recursion_pending();
+    }
+  }
+  int removed = 0;
+  for (const fs::path& p : stale) {
+    std::error_code rm_ec;
+    fs::remove_all(p, rm_ec);
+    if (!rm_ec) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace riskpipe

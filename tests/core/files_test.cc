@@ -1,0 +1,73 @@
+#include "core/files.h"
+
+#include <gtest/gtest.h>
+
+#include "core/atomic_writer.h"
+#include "core/hash.h"
+#include "testing/temp_dir.h"
+
+namespace riskpipe {
+namespace {
+
+using riskpipe::testing::ReadAll;
+using riskpipe::testing::TempDir;
+
+TEST(WriteFileAtomic, ReplacesWholeFileAndLeavesNoTemp) {
+  TempDir dir;
+  const auto p = dir.path() / "a" / "b.txt";
+  ASSERT_TRUE(WriteFileAtomic(p, "first").ok());
+  ASSERT_TRUE(WriteFileAtomic(p, "second").ok());
+  EXPECT_EQ(ReadAll(p), "second");
+  int files = 0;
+  for (auto& e : std::filesystem::directory_iterator(p.parent_path())) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+}
+
+TEST(AtomicFileWriter, UncommittedWriterLeavesTargetUntouched) {
+  TempDir dir;
+  const auto p = dir.path() / "out.csv";
+  ASSERT_TRUE(WriteFileAtomic(p, "old").ok());
+  {
+    auto w = AtomicFileWriter::Open(p);
+    ASSERT_TRUE(w.ok());
+    w->Append(std::string(3 << 20, 'x'));  // forces flushes to the temporary file
+  }
+  EXPECT_EQ(ReadAll(p), "old");
+  EXPECT_EQ(RemoveStaleTempFiles(dir.path()), 0);
+}
+
+TEST(AtomicFileWriter, CommitPublishes) {
+  TempDir dir;
+  const auto p = dir.path() / "out.csv";
+  auto w = AtomicFileWriter::Open(p);
+  ASSERT_TRUE(w.ok());
+  w->Append("a,b\n");
+  w->Append('1');
+  ASSERT_TRUE(w->Commit().ok());
+  EXPECT_EQ(ReadAll(p), "a,b\n1");
+}
+
+TEST(RemoveStaleTempFiles, RemovesOnlyTemporaries) {
+  TempDir dir;
+  dir.Write("x/.part-0.parquet.tmp-12-0", "junk");
+  dir.Write("x/part-0.parquet", "keep");
+  EXPECT_EQ(RemoveStaleTempFiles(dir.path()), 1);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "x/part-0.parquet"));
+}
+
+TEST(ReadFile, MissingIsNotFound) {
+  TempDir dir;
+  EXPECT_EQ(ReadFile(dir.path() / "nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST(Hash, Sha256KnownVector) {
+  EXPECT_EQ(Sha256Hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_NE(SaltedSha256Hex("s1", "123-45-6789"), SaltedSha256Hex("s2", "123-45-6789"));
+}
+
+}  // namespace
+}  // namespace riskpipe
