@@ -1,0 +1,379 @@
+#include "db/database.h"
+
+#include <duckdb.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace riskpipe::db {
+namespace {
+
+std::string ResultError(duckdb_result* r) {
+  const char* e = duckdb_result_error(r);
+  return e != nullptr ? e : "unknown DuckDB error";
+}
+
+// Keeps the first line of a DuckDB message (later lines are hints and context).
+std::string FirstLines(const std::string& msg) {
+  return msg.size() > 2000 ? msg.substr(0, 2000) + "..." : msg;
+}
+
+std::string Abbrev(std::string_view sql) {
+  std::string s(sql.substr(0, 120));
+  for (char& c : s) {
+    if (c == '\n' || c == '\t') c = ' ';
+  }
+  return sql.size() > 120 ? s + "..." : s;
+}
+
+duckdb_type ToDuckType(Type t) {
+  switch (t) {
+    case Type::kBoolean: return DUCKDB_TYPE_BOOLEAN;
+    case Type::kInteger: return DUCKDB_TYPE_INTEGER;
+    case Type::kBigint: return DUCKDB_TYPE_BIGINT;
+    case Type::kDouble: return DUCKDB_TYPE_DOUBLE;
+    case Type::kVarchar: return DUCKDB_TYPE_VARCHAR;
+    case Type::kDate: return DUCKDB_TYPE_DATE;
+    case Type::kTimestamp: return DUCKDB_TYPE_TIMESTAMP;
+  }
+  return DUCKDB_TYPE_INVALID;
+}
+
+StatusOr<Value> ReadCell(duckdb_type type, duckdb_vector vec, idx_t row) {
+  uint64_t* validity = duckdb_vector_get_validity(vec);
+  if (validity != nullptr && !duckdb_validity_row_is_valid(validity, row)) return Value{};
+  void* data = duckdb_vector_get_data(vec);
+  switch (type) {
+    case DUCKDB_TYPE_BOOLEAN: return Value{static_cast<bool*>(data)[row]};
+    case DUCKDB_TYPE_TINYINT: return Value{int64_t{static_cast<int8_t*>(data)[row]}};
+    case DUCKDB_TYPE_SMALLINT: return Value{int64_t{static_cast<int16_t*>(data)[row]}};
+    case DUCKDB_TYPE_INTEGER: return Value{int64_t{static_cast<int32_t*>(data)[row]}};
+    case DUCKDB_TYPE_BIGINT: return Value{static_cast<int64_t*>(data)[row]};
+    case DUCKDB_TYPE_UTINYINT: return Value{int64_t{static_cast<uint8_t*>(data)[row]}};
+    case DUCKDB_TYPE_USMALLINT: return Value{int64_t{static_cast<uint16_t*>(data)[row]}};
+    case DUCKDB_TYPE_UINTEGER: return Value{int64_t{static_cast<uint32_t*>(data)[row]}};
+    case DUCKDB_TYPE_UBIGINT:
+      return Value{static_cast<int64_t>(static_cast<uint64_t*>(data)[row])};
+    case DUCKDB_TYPE_HUGEINT:
+      return Value{static_cast<int64_t>(static_cast<duckdb_hugeint*>(data)[row].lower)};
+    case DUCKDB_TYPE_FLOAT: return Value{double{static_cast<float*>(data)[row]}};
+    case DUCKDB_TYPE_DOUBLE: return Value{static_cast<double*>(data)[row]};
+    case DUCKDB_TYPE_DATE: return Value{Date::FromDays(static_cast<duckdb_date*>(data)[row].days)};
+    case DUCKDB_TYPE_TIMESTAMP: return Value{static_cast<duckdb_timestamp*>(data)[row].micros};
+    case DUCKDB_TYPE_VARCHAR: {
+      duckdb_string_t* s = static_cast<duckdb_string_t*>(data) + row;
+      return Value{std::string(duckdb_string_t_data(s), duckdb_string_t_length(*s))};
+    }
+    default:
+      return InvalidArgumentError("result column of DuckDB type " + std::to_string(type) +
+                                  " cannot be read; cast it in SQL");
+  }
+}
+
+}  // namespace
+
+std::string LibraryVersion() { return duckdb_library_version(); }
+
+std::string QuoteIdent(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string QuoteLiteral(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string_view TypeSql(Type t) {
+  switch (t) {
+    case Type::kBoolean: return "BOOLEAN";
+    case Type::kInteger: return "INTEGER";
+    case Type::kBigint: return "BIGINT";
+    case Type::kDouble: return "DOUBLE";
+    case Type::kVarchar: return "VARCHAR";
+    case Type::kDate: return "DATE";
+    case Type::kTimestamp: return "TIMESTAMP";
+  }
+  return "VARCHAR";
+}
+
+std::string ValueToString(const Value& v) {
+  struct Visitor {
+    std::string operator()(std::monostate) const { return "NULL"; }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(int64_t i) const { return std::to_string(i); }
+    std::string operator()(double d) const {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.17g", d);
+      return buf;
+    }
+    std::string operator()(const std::string& s) const { return s; }
+    std::string operator()(Date d) const { return d.ToString(); }
+  };
+  return std::visit(Visitor{}, v);
+}
+
+int Table::ColumnIndex(std::string_view name) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// ---- Database ----
+
+struct Database::Impl {
+  duckdb_database db = nullptr;
+  ~Impl() {
+    if (db != nullptr) duckdb_close(&db);
+  }
+};
+
+Database::Database(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Database::Database(Database&&) noexcept = default;
+Database& Database::operator=(Database&&) noexcept = default;
+Database::~Database() = default;
+
+StatusOr<Database> Database::Open(const std::string& path, const Options& options) {
+  duckdb_config config = nullptr;
+  if (duckdb_create_config(&config) == DuckDBError) return InternalError("duckdb: cannot create config");
+  auto set = [&](const char* key, const std::string& value) {
+    return duckdb_set_config(config, key, value.c_str()) == DuckDBSuccess;
+  };
+  bool ok = true;
+  if (options.threads > 0) ok = ok && set("threads", std::to_string(options.threads));
+  if (!options.memory_limit.empty()) ok = ok && set("memory_limit", options.memory_limit);
+  if (!options.temp_directory.empty()) ok = ok && set("temp_directory", options.temp_directory.string());
+  if (!ok) {
+    duckdb_destroy_config(&config);
+    return InvalidArgumentError("duckdb: invalid database option");
+  }
+  auto impl = std::make_unique<Impl>();
+  char* error = nullptr;
+  const char* p = (path.empty() || path == ":memory:") ? nullptr : path.c_str();
+  const duckdb_state st = duckdb_open_ext(p, &impl->db, config, &error);
+  duckdb_destroy_config(&config);
+  if (st == DuckDBError) {
+    std::string msg = error != nullptr ? error : "unknown error";
+    if (error != nullptr) duckdb_free(error);
+    impl->db = nullptr;
+    return UnavailableError("duckdb: cannot open " + (p ? path : std::string(":memory:")) + ": " + msg);
+  }
+  return Database(std::move(impl));
+}
+
+// ---- Connection ----
+
+struct Connection::Impl {
+  duckdb_connection con = nullptr;
+  ~Impl() {
+    if (con != nullptr) duckdb_disconnect(&con);
+  }
+};
+
+Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
+Connection::~Connection() = default;
+
+StatusOr<Connection> Database::Connect() {
+  auto impl = std::make_unique<Connection::Impl>();
+  if (duckdb_connect(impl_->db, &impl->con) == DuckDBError) {
+    impl->con = nullptr;
+    return InternalError("duckdb: cannot connect");
+  }
+  return Connection(std::move(impl));
+}
+
+void Connection::Interrupt() { duckdb_interrupt(impl_->con); }
+
+Status Connection::Execute(std::string_view sql) {
+  duckdb_result result;
+  const std::string q(sql);
+  const duckdb_state st = duckdb_query(impl_->con, q.c_str(), &result);
+  Status status;
+  if (st == DuckDBError) {
+    status = InvalidArgumentError(FirstLines(ResultError(&result)) + " (in: " + Abbrev(sql) + ")");
+  }
+  duckdb_destroy_result(&result);
+  return status;
+}
+
+StatusOr<Table> Connection::Query(std::string_view sql) {
+  duckdb_result result;
+  const std::string q(sql);
+  if (duckdb_query(impl_->con, q.c_str(), &result) == DuckDBError) {
+    Status s = InvalidArgumentError(FirstLines(ResultError(&result)) + " (in: " + Abbrev(sql) + ")");
+    duckdb_destroy_result(&result);
+    return s;
+  }
+  Table table;
+  const idx_t ncol = duckdb_column_count(&result);
+  std::vector<duckdb_type> types(ncol);
+  for (idx_t c = 0; c < ncol; ++c) {
+    table.columns.emplace_back(duckdb_column_name(&result, c));
+    types[c] = duckdb_column_type(&result, c);
+  }
+  Status status;
+  while (status.ok()) {
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
+    if (chunk == nullptr) break;
+    const idx_t n = duckdb_data_chunk_get_size(chunk);
+    for (idx_t r = 0; r < n && status.ok(); ++r) {
+      std::vector<Value> row;
+      row.reserve(ncol);
+      for (idx_t c = 0; c < ncol; ++c) {
+        auto v = ReadCell(types[c], duckdb_data_chunk_get_vector(chunk, c), r);
+        if (!v.ok()) {
+          status = v.status().WithPrefix("column " + table.columns[c]);
+          break;
+        }
+        row.push_back(std::move(*v));
+      }
+      table.rows.push_back(std::move(row));
+    }
+    duckdb_destroy_data_chunk(&chunk);
+  }
+  duckdb_destroy_result(&result);
+  if (!status.ok()) return status;
+  return table;
+}
+
+StatusOr<int64_t> Connection::QueryInt(std::string_view sql) {
+  ASSIGN_OR_RETURN(Table t, Query(sql));
+  if (t.rows.size() != 1 || t.columns.size() != 1) {
+    return InternalError("expected one value from: " + Abbrev(sql));
+  }
+  if (const int64_t* v = std::get_if<int64_t>(&t.rows[0][0])) return *v;
+  if (std::holds_alternative<std::monostate>(t.rows[0][0])) return int64_t{0};
+  return InternalError("expected an integer from: " + Abbrev(sql));
+}
+
+// ---- ChunkBuilder ----
+
+struct ChunkBuilder::Impl {
+  duckdb_data_chunk chunk = nullptr;
+  std::vector<duckdb_vector> vectors;
+  std::vector<void*> data;
+  std::vector<uint64_t*> validity;  // lazily made writable
+  ~Impl() {
+    if (chunk != nullptr) duckdb_destroy_data_chunk(&chunk);
+  }
+};
+
+ChunkBuilder::ChunkBuilder(const std::vector<Type>& types)
+    : types_(types), impl_(std::make_unique<Impl>()) {
+  std::vector<duckdb_logical_type> logical;
+  logical.reserve(types.size());
+  for (Type t : types) logical.push_back(duckdb_create_logical_type(ToDuckType(t)));
+  impl_->chunk = duckdb_create_data_chunk(logical.data(), logical.size());
+  for (auto& l : logical) duckdb_destroy_logical_type(&l);
+  Reset();
+}
+
+ChunkBuilder::~ChunkBuilder() = default;
+
+void ChunkBuilder::Reset() {
+  duckdb_data_chunk_reset(impl_->chunk);
+  size_ = 0;
+  const size_t n = types_.size();
+  impl_->vectors.resize(n);
+  impl_->data.resize(n);
+  impl_->validity.assign(n, nullptr);
+  for (size_t c = 0; c < n; ++c) {
+    impl_->vectors[c] = duckdb_data_chunk_get_vector(impl_->chunk, c);
+    impl_->data[c] = duckdb_vector_get_data(impl_->vectors[c]);
+  }
+}
+
+void ChunkBuilder::SetNull(size_t col, size_t row) {
+  uint64_t*& v = impl_->validity[col];
+  if (v == nullptr) {
+    duckdb_vector_ensure_validity_writable(impl_->vectors[col]);
+    v = duckdb_vector_get_validity(impl_->vectors[col]);
+  }
+  duckdb_validity_set_row_invalid(v, row);
+}
+
+void ChunkBuilder::SetString(size_t col, size_t row, std::string_view value) {
+  duckdb_vector_assign_string_element_len(impl_->vectors[col], row, value.data(), value.size());
+}
+void ChunkBuilder::SetInt64(size_t col, size_t row, int64_t value) {
+  static_cast<int64_t*>(impl_->data[col])[row] = value;
+}
+void ChunkBuilder::SetInt32(size_t col, size_t row, int32_t value) {
+  static_cast<int32_t*>(impl_->data[col])[row] = value;
+}
+void ChunkBuilder::SetDouble(size_t col, size_t row, double value) {
+  static_cast<double*>(impl_->data[col])[row] = value;
+}
+void ChunkBuilder::SetBool(size_t col, size_t row, bool value) {
+  static_cast<bool*>(impl_->data[col])[row] = value;
+}
+void ChunkBuilder::SetDate(size_t col, size_t row, Date value) {
+  static_cast<duckdb_date*>(impl_->data[col])[row].days = value.days();
+}
+void ChunkBuilder::SetTimestampMicros(size_t col, size_t row, int64_t micros) {
+  static_cast<duckdb_timestamp*>(impl_->data[col])[row].micros = micros;
+}
+
+// ---- Appender ----
+
+struct Appender::Impl {
+  duckdb_appender appender = nullptr;
+  std::string table;
+  ~Impl() {
+    if (appender != nullptr) duckdb_appender_destroy(&appender);
+  }
+};
+
+Appender::Appender(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Appender::Appender(Appender&&) noexcept = default;
+Appender::~Appender() = default;
+
+StatusOr<Appender> Appender::Open(Connection& connection, std::string_view table) {
+  auto impl = std::make_unique<Impl>();
+  impl->table = std::string(table);
+  if (duckdb_appender_create(connection.impl_->con, nullptr, impl->table.c_str(), &impl->appender) ==
+      DuckDBError) {
+    std::string msg = duckdb_appender_error(impl->appender) ? duckdb_appender_error(impl->appender)
+                                                            : "unknown error";
+    return NotFoundError("duckdb: cannot append to " + impl->table + ": " + msg);
+  }
+  return Appender(std::move(impl));
+}
+
+Status Appender::Append(ChunkBuilder& chunk) {
+  if (chunk.size() == 0) return OkStatus();
+  duckdb_data_chunk_set_size(chunk.impl_->chunk, chunk.size());
+  const duckdb_state st = duckdb_append_data_chunk(impl_->appender, chunk.impl_->chunk);
+  chunk.Reset();
+  if (st == DuckDBError) {
+    const char* e = duckdb_appender_error(impl_->appender);
+    return InternalError("duckdb: append to " + impl_->table + ": " + (e ? e : "unknown error"));
+  }
+  return OkStatus();
+}
+
+Status Appender::Close() {
+  if (impl_->appender == nullptr) return OkStatus();
+  const duckdb_state st = duckdb_appender_close(impl_->appender);
+  Status s;
+  if (st == DuckDBError) {
+    const char* e = duckdb_appender_error(impl_->appender);
+    s = InternalError("duckdb: flush " + impl_->table + ": " + (e ? e : "unknown error"));
+  }
+  duckdb_appender_destroy(&impl_->appender);
+  impl_->appender = nullptr;
+  return s;
+}
+
+}  // namespace riskpipe::db

@@ -1,0 +1,156 @@
+#pragma once
+// RAII access to DuckDB through its C API; the only code in riskpipe that includes duckdb.h.
+// A Database owns one DuckDB instance (file or in-memory); Connections are cheap and each
+// must be used by one thread at a time. Nothing here throws: every failure is a Status that
+// carries DuckDB's message.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/date.h"
+#include "core/status.h"
+
+namespace riskpipe::db {
+
+// "v1.4.4": the DuckDB library riskpipe runs with.
+std::string LibraryVersion();
+
+// Quotes an SQL identifier ("a""b") and a string literal ('it''s').
+std::string QuoteIdent(std::string_view name);
+std::string QuoteLiteral(std::string_view text);
+
+enum class Type { kBoolean, kInteger, kBigint, kDouble, kVarchar, kDate, kTimestamp };
+std::string_view TypeSql(Type t);
+
+struct Options {
+  // Worker threads for DuckDB's own parallelism; 0 keeps DuckDB's default (all cores).
+  int threads = 0;
+  // DuckDB memory limit, e.g. "1GB"; empty keeps DuckDB's default (80% of RAM).
+  std::string memory_limit;
+  // Spill folder for larger-than-memory work; empty keeps DuckDB's default.
+  std::filesystem::path temp_directory;
+};
+
+// One cell of a query result. Dates are riskpipe Dates, timestamps microseconds since epoch.
+using Value = std::variant<std::monostate, bool, int64_t, double, std::string, Date>;
+std::string ValueToString(const Value& v);  // "NULL" for null
+
+// A fully materialised (small) query result.
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<Value>> rows;
+  // Index of a column by name, or -1.
+  int ColumnIndex(std::string_view name) const;
+};
+
+class Connection;
+
+class Database {
+ public:
+  // Opens (creating if needed) a database file, or an in-memory one for path ":memory:" or "".
+  static StatusOr<Database> Open(const std::string& path, const Options& options = {});
+  Database(Database&&) noexcept;
+  Database& operator=(Database&&) noexcept;
+  ~Database();
+
+  StatusOr<Connection> Connect();
+
+ private:
+  struct Impl;
+  explicit Database(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class ChunkBuilder;
+
+class Connection {
+ public:
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  ~Connection();
+
+  // Runs one or more statements and discards results. InvalidArgument with DuckDB's message
+  // (which names the line for parser errors) on failure.
+  Status Execute(std::string_view sql);
+  // Runs a query and materialises its result. Meant for small results (metadata, counts).
+  StatusOr<Table> Query(std::string_view sql);
+  // Runs a query expected to return one row with one integer cell.
+  StatusOr<int64_t> QueryInt(std::string_view sql);
+
+  // Cancels the query running on this connection (callable from another thread).
+  void Interrupt();
+
+ private:
+  friend class Database;
+  friend class Appender;
+  struct Impl;
+  explicit Connection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Appends rows to one table in chunks. Close() (or destruction) flushes; rows appended before
+// a failure may or may not be visible, so append inside a transaction or into a staging table.
+class Appender {
+ public:
+  // NotFound when the table does not exist.
+  static StatusOr<Appender> Open(Connection& connection, std::string_view table);
+  Appender(Appender&&) noexcept;
+  Appender& operator=(Appender&&) = delete;
+  ~Appender();
+
+  // Appends the chunk's rows and resets it. Internal with DuckDB's message on failure
+  // (e.g. a constraint violation).
+  Status Append(ChunkBuilder& chunk);
+  Status Close();
+
+ private:
+  struct Impl;
+  explicit Appender(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A column-major batch of up to kCapacity rows in DuckDB's own vectors, appended to a table
+// without per-value calls. Fill rows with the setters, then Connection::Append flushes and
+// resets it. Not thread-safe.
+class ChunkBuilder {
+ public:
+  static constexpr size_t kCapacity = 2048;  // DuckDB's STANDARD_VECTOR_SIZE
+
+  explicit ChunkBuilder(const std::vector<Type>& types);
+  ~ChunkBuilder();
+  ChunkBuilder(const ChunkBuilder&) = delete;
+  ChunkBuilder& operator=(const ChunkBuilder&) = delete;
+
+  size_t size() const { return size_; }
+  bool full() const { return size_ == kCapacity; }
+  const std::vector<Type>& types() const { return types_; }
+  // Starts a new row; returns its index. Requires !full().
+  size_t AddRow() { return size_++; }
+
+  // Setters for row `row` of column `col`; the type must match the column's.
+  void SetNull(size_t col, size_t row);
+  void SetString(size_t col, size_t row, std::string_view value);  // must be valid UTF-8
+  void SetInt64(size_t col, size_t row, int64_t value);
+  void SetInt32(size_t col, size_t row, int32_t value);
+  void SetDouble(size_t col, size_t row, double value);
+  void SetBool(size_t col, size_t row, bool value);
+  void SetDate(size_t col, size_t row, Date value);
+  void SetTimestampMicros(size_t col, size_t row, int64_t micros);
+
+ private:
+  friend class Appender;
+  void Reset();
+
+  struct Impl;
+  std::vector<Type> types_;
+  std::unique_ptr<Impl> impl_;
+  size_t size_ = 0;
+};
+
+}  // namespace riskpipe::db
