@@ -1,0 +1,59 @@
+#pragma once
+// The riskpipe subcommands. Each Register* adds a subcommand and its flags to the CLI11 app;
+// Run* executes it and returns the process exit code (see docs/cli.md):
+//   0 ok, 1 a step failed, 2 usage or configuration error.
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "core/status.h"
+
+namespace riskpipe::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+struct GlobalFlags {
+  std::string config_path = "riskpipe.yaml";
+  bool quiet = false;
+};
+
+// Loads the project named by --config; prints the error and returns nullopt on failure.
+std::optional<config::Project> LoadProjectOrReport(const GlobalFlags& flags);
+// Prints "riskpipe: <status>" to stderr and returns the exit code for it.
+int ReportFailure(const Status& status, int code = kExitFailed);
+
+struct SynthFlags {
+  std::string scenario = "lending-datamart";
+  int64_t customers = 0;
+  uint64_t seed = 42;
+  std::string out;
+  int threads = 2;
+};
+void RegisterSynth(CLI::App& app, SynthFlags& flags);
+int RunSynth(const GlobalFlags& global, const SynthFlags& flags);
+
+struct IngestFlags {
+  std::string from, to;
+  std::vector<std::string> sources;
+  std::string memory_limit = "1GB";
+};
+void RegisterIngest(CLI::App& app, IngestFlags& flags);
+int RunIngest(const GlobalFlags& global, const IngestFlags& flags);
+
+struct StatusFlags {
+  int limit = 10;
+  int64_t run_id = 0;
+};
+void RegisterStatus(CLI::App& app, StatusFlags& flags);
+int RunStatus(const GlobalFlags& global, const StatusFlags& flags);
+
+void RegisterCheckConfig(CLI::App& app);
+int RunCheckConfig(const GlobalFlags& global);
+
+}  // namespace riskpipe::cli

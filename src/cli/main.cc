@@ -1,0 +1,79 @@
+// riskpipe: credit-default risk from raw loan data to a governed PD model, in one binary.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/progress.h"
+#include "db/database.h"
+#include "xgb/xgb.h"
+
+#ifndef RISKPIPE_VERSION
+#define RISKPIPE_VERSION "0.0.0"
+#endif
+#ifndef RISKPIPE_GIT_COMMIT
+#define RISKPIPE_GIT_COMMIT "unknown"
+#endif
+
+namespace {
+
+std::string VersionText() {
+  return std::string("riskpipe ") + RISKPIPE_VERSION + " (commit " + RISKPIPE_GIT_COMMIT +
+         ")\nDuckDB " + riskpipe::db::LibraryVersion() + "\nXGBoost " +
+         riskpipe::xgb::LibraryVersion() + "\ncompiler g++ " + __VERSION__;
+}
+
+constexpr char kFooter[] = R"(
+Exit codes: 0 ok, 1 a step failed, 2 usage or configuration error.
+Run 'riskpipe <command> --help' for a command's flags; docs/cli.md has the details.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace riskpipe::cli;
+  CLI::App app{
+      "riskpipe: ingest raw loan data into a Parquet datamart (bronze, silver, quarantine, gold)\n"
+      "and take it to a served, monitored, governed probability-of-default model."};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  GlobalFlags global;
+  app.add_option("-c,--config", global.config_path,
+                 "Project file describing the workspace and sources")
+      ->default_val("riskpipe.yaml");
+  app.add_flag("-q,--quiet", global.quiet,
+               "No progress lines or informational output (progress is also off when stderr "
+               "is not a terminal)");
+  app.set_version_flag("-V,--version", VersionText(), "Print riskpipe, DuckDB and XGBoost versions");
+
+  SynthFlags synth;
+  IngestFlags ingest;
+  StatusFlags status;
+  RegisterSynth(app, synth);
+  RegisterIngest(app, ingest);
+  RegisterStatus(app, status);
+  RegisterCheckConfig(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  riskpipe::SetConsoleOptions({.quiet = global.quiet});
+
+  const std::string cmd = app.get_subcommands().front()->get_name();
+  if (cmd == "synth") return RunSynth(global, synth);
+  if (cmd == "ingest") return RunIngest(global, ingest);
+  if (cmd == "status") return RunStatus(global, status);
+  if (cmd == "check-config") return RunCheckConfig(global);
+  std::fprintf(stderr, "riskpipe: unknown command %s\n", cmd.c_str());
+  return kExitUsage;
+}

@@ -1,0 +1,265 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <set>
+
+#include "config/yaml_reader.h"
+#include "core/files.h"
+
+namespace riskpipe::config {
+namespace {
+
+using internal::YamlMap;
+namespace fs = std::filesystem;
+
+// Default salt for PII hashing when the project sets none. Documented as unfit for real
+// data: a real project must set its own secret salt (pii_salt_env).
+constexpr char kDefaultPiiSalt[] = "riskpipe-default-salt";
+
+template <typename E>
+struct Choice {
+  const char* name;
+  E value;
+};
+
+template <typename E, size_t N>
+Status ParseChoice(YamlMap& m, const std::string& key, const YAML::Node& n,
+                   const Choice<E> (&choices)[N], E& out) {
+  const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+  std::string allowed;
+  for (const auto& c : choices) {
+    if (s == c.name) {
+      out = c.value;
+      return OkStatus();
+    }
+    allowed += (allowed.empty() ? "" : ", ") + std::string(c.name);
+  }
+  return m.Error(key, "\"" + s + "\" is not one of " + allowed, &n);
+}
+
+constexpr Choice<ColumnType> kTypes[] = {
+    {"string", ColumnType::kString}, {"int", ColumnType::kInt},
+    {"float", ColumnType::kFloat},   {"date", ColumnType::kDate},
+    {"category", ColumnType::kCategory}, {"bool", ColumnType::kBool}};
+constexpr Choice<Rule> kRules[] = {{"trim", Rule::kTrim},
+                                   {"strip_underscores", Rule::kStripUnderscores},
+                                   {"years_months_to_months", Rule::kYearsMonthsToMonths}};
+constexpr Choice<OnInvalid> kOnInvalid[] = {{"null", OnInvalid::kNull},
+                                            {"quarantine", OnInvalid::kQuarantine}};
+constexpr Choice<Pii> kPii[] = {{"none", Pii::kNone}, {"drop", Pii::kDrop}, {"hash", Pii::kHash}};
+constexpr Choice<DateFormat> kDateFormats[] = {{"iso", DateFormat::kIso},
+                                               {"dmy", DateFormat::kDayMonthYear}};
+constexpr Choice<ExtraColumns> kExtra[] = {{"error", ExtraColumns::kError},
+                                           {"ignore", ExtraColumns::kIgnore}};
+
+Status ReadDateBound(YamlMap& m, const std::string& key, std::optional<Date>& out) {
+  const YAML::Node n = m.Get(key);
+  if (!n.IsDefined() || n.IsNull()) return OkStatus();
+  auto d = n.IsScalar() ? ParseIsoDate(n.Scalar()) : std::nullopt;
+  if (!d) return m.Error(key, "expected a date YYYY-MM-DD", &n);
+  out = *d;
+  return OkStatus();
+}
+
+Status ParseColumn(const YAML::Node& node, const std::string& origin, const std::string& path,
+                   Column& col) {
+  YamlMap m(node, origin, path);
+  RETURN_IF_ERROR(m.CheckIsMap());
+  col.line = m.line();
+  RETURN_IF_ERROR(m.ReadString("name", col.name, true));
+  const YAML::Node type = m.Get("type");
+  if (!type.IsDefined()) return m.Error("type", "required key is missing");
+  RETURN_IF_ERROR(ParseChoice(m, "type", type, kTypes, col.type));
+  RETURN_IF_ERROR(m.ReadString("description", col.description, false));
+  RETURN_IF_ERROR(m.ReadBool("required", col.required));
+  RETURN_IF_ERROR(m.ReadStringList("null_values", col.null_values));
+  RETURN_IF_ERROR(m.ReadStringList("levels", col.levels));
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(m.ReadStringList("rules", names));
+  const YAML::Node rules = m.Get("rules");
+  for (size_t i = 0; i < names.size(); ++i) {
+    Rule r{};
+    RETURN_IF_ERROR(ParseChoice(m, "rules[" + std::to_string(i) + "]", rules[i], kRules, r));
+    col.rules.push_back(r);
+  }
+  if (col.type == ColumnType::kDate) {
+    RETURN_IF_ERROR(ReadDateBound(m, "min", col.min_date));
+    RETURN_IF_ERROR(ReadDateBound(m, "max", col.max_date));
+    RETURN_IF_ERROR(m.ReadStringList("formats", names));
+    const YAML::Node formats = m.Get("formats");
+    if (formats.IsDefined()) {
+      col.date_formats.clear();
+      for (size_t i = 0; i < names.size(); ++i) {
+        DateFormat f{};
+        RETURN_IF_ERROR(
+            ParseChoice(m, "formats[" + std::to_string(i) + "]", formats[i], kDateFormats, f));
+        col.date_formats.push_back(f);
+      }
+      if (col.date_formats.empty()) return m.Error("formats", "needs at least one format");
+    }
+  } else {
+    RETURN_IF_ERROR(m.ReadDouble("min", col.min));
+    RETURN_IF_ERROR(m.ReadDouble("max", col.max));
+    if (m.Has("formats")) return m.Error("formats", "only date columns take formats");
+  }
+  if (const YAML::Node n = m.Get("on_invalid"); n.IsDefined()) {
+    RETURN_IF_ERROR(ParseChoice(m, "on_invalid", n, kOnInvalid, col.on_invalid));
+  }
+  if (const YAML::Node n = m.Get("pii"); n.IsDefined()) {
+    RETURN_IF_ERROR(ParseChoice(m, "pii", n, kPii, col.pii));
+  }
+  if (col.type == ColumnType::kCategory && col.levels.empty()) {
+    return m.Error("levels", "a category column needs its list of levels");
+  }
+  if (col.type != ColumnType::kCategory && !col.levels.empty()) {
+    return m.Error("levels", "only category columns take levels");
+  }
+  if (col.min && col.max && *col.min > *col.max) return m.Error("min", "min is above max");
+  return m.CheckNoUnknownKeys();
+}
+
+Status ParseSource(const YAML::Node& node, const std::string& origin, const std::string& path,
+                   const fs::path& workspace, Source& src) {
+  YamlMap m(node, origin, path);
+  RETURN_IF_ERROR(m.CheckIsMap());
+  src.line = m.line();
+  RETURN_IF_ERROR(m.ReadString("name", src.name, true));
+  RETURN_IF_ERROR(m.ReadString("description", src.description, false));
+  std::string file;
+  RETURN_IF_ERROR(m.ReadString("file", file, true));
+  src.file = fs::path(file).is_absolute() ? fs::path(file) : workspace / file;
+  RETURN_IF_ERROR(m.ReadStringList("keys", src.keys));
+  RETURN_IF_ERROR(m.ReadString("date_column", src.date_column, true));
+  std::string delimiter = ",";
+  RETURN_IF_ERROR(m.ReadString("delimiter", delimiter, false));
+  if (delimiter.size() != 1 || delimiter[0] == '"' || delimiter[0] == '\n') {
+    return m.Error("delimiter", "must be one character other than a quote or newline");
+  }
+  src.delimiter = delimiter[0];
+  if (const YAML::Node n = m.Get("extra_columns"); n.IsDefined()) {
+    RETURN_IF_ERROR(ParseChoice(m, "extra_columns", n, kExtra, src.extra_columns));
+  }
+  const YAML::Node cols = m.Get("columns");
+  if (!cols.IsDefined()) return m.Error("columns", "required key is missing");
+  if (!cols.IsSequence() || cols.size() == 0) {
+    return m.Error("columns", "expected a non-empty list of columns", &cols);
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    Column col;
+    RETURN_IF_ERROR(
+        ParseColumn(cols[i], origin, m.ChildPath("columns[" + std::to_string(i) + "]"), col));
+    if (!seen.insert(col.name).second) {
+      const YAML::Node at = cols[i];
+      return m.Error("columns[" + std::to_string(i) + "]",
+                     "column \"" + col.name + "\" is declared twice", &at);
+    }
+    src.columns.push_back(std::move(col));
+  }
+  const Column* date_col = src.FindColumn(src.date_column);
+  if (date_col == nullptr) {
+    return m.Error("date_column", "\"" + src.date_column + "\" is not one of the columns");
+  }
+  if (date_col->type != ColumnType::kDate) {
+    return m.Error("date_column", "\"" + src.date_column + "\" must have type date");
+  }
+  for (const std::string& k : src.keys) {
+    const Column* c = src.FindColumn(k);
+    if (c == nullptr) return m.Error("keys", "\"" + k + "\" is not one of the columns");
+    if (c->pii == Pii::kDrop) return m.Error("keys", "\"" + k + "\" is dropped as PII");
+  }
+  return m.CheckNoUnknownKeys();
+}
+
+}  // namespace
+
+std::string_view ColumnTypeName(ColumnType t) {
+  for (const auto& c : kTypes) {
+    if (c.value == t) return c.name;
+  }
+  return "?";
+}
+
+std::string_view RuleName(Rule r) {
+  for (const auto& c : kRules) {
+    if (c.value == r) return c.name;
+  }
+  return "?";
+}
+
+const Column* Source::FindColumn(std::string_view name) const {
+  for (const Column& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+const Source* Project::FindSource(std::string_view name) const {
+  for (const Source& s : sources) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origin) {
+  const std::string name = origin.string();
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(name + ":" + std::to_string(e.mark.line + 1) +
+                                ": not valid YAML: " + e.msg);
+  }
+  if (!root.IsDefined() || root.IsNull()) return InvalidArgumentError(name + ": the file is empty");
+  YamlMap m(root, name, "");
+  RETURN_IF_ERROR(m.CheckIsMap());
+  Project p;
+  p.config_path = fs::absolute(origin);
+  RETURN_IF_ERROR(m.ReadString("project", p.name, true));
+  std::string workspace;
+  RETURN_IF_ERROR(m.ReadString("workspace", workspace, true));
+  const fs::path base = p.config_path.parent_path();
+  p.workspace = fs::path(workspace).is_absolute() ? fs::path(workspace) : base / workspace;
+  p.workspace = p.workspace.lexically_normal();
+  std::string salt = kDefaultPiiSalt, salt_env;
+  RETURN_IF_ERROR(m.ReadString("pii_salt", salt, false));
+  RETURN_IF_ERROR(m.ReadString("pii_salt_env", salt_env, false));
+  if (!salt_env.empty()) {
+    if (const char* v = std::getenv(salt_env.c_str()); v != nullptr && *v != '\0') salt = v;
+  }
+  p.pii_salt = salt;
+  const YAML::Node sources = m.Get("sources");
+  if (!sources.IsDefined()) return m.Error("sources", "required key is missing");
+  if (!sources.IsSequence() || sources.size() == 0) {
+    return m.Error("sources", "expected a non-empty list of sources", &sources);
+  }
+  for (size_t i = 0; i < sources.size(); ++i) {
+    Source s;
+    RETURN_IF_ERROR(ParseSource(sources[i], name, "sources[" + std::to_string(i) + "]",
+                                p.workspace, s));
+    if (p.FindSource(s.name) != nullptr) {
+      const YAML::Node at = sources[i];
+      return m.Error("sources[" + std::to_string(i) + "]",
+                     "source \"" + s.name + "\" is declared twice", &at);
+    }
+    p.sources.push_back(std::move(s));
+  }
+  RETURN_IF_ERROR(m.CheckNoUnknownKeys());
+  return p;
+}
+
+StatusOr<Project> LoadProject(const fs::path& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) {
+      return NotFoundError("config " + path.string() +
+                           " not found (pass --config PATH or run from a project folder)");
+    }
+    return text.status();
+  }
+  return ParseProject(*text, path);
+}
+
+}  // namespace riskpipe::config

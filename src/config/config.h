@@ -1,0 +1,94 @@
+#pragma once
+// The project file (riskpipe.yaml) as typed structs. Parsing is strict: unknown keys, wrong
+// types and missing required keys are errors that name the key path and the line, so a typo
+// never silently changes what a pipeline does. Plain values; thread-safe once built.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/date.h"
+#include "core/status.h"
+
+namespace riskpipe::config {
+
+enum class ColumnType { kString, kInt, kFloat, kDate, kCategory, kBool };
+std::string_view ColumnTypeName(ColumnType t);
+
+// What happens to a value that fails its column's checks (type, range, levels).
+enum class OnInvalid {
+  kNull,        // the value becomes null and the row stays (counted per column)
+  kQuarantine,  // the whole row goes to quarantine with the reason
+};
+
+enum class Pii {
+  kNone,
+  kDrop,  // the column never reaches silver
+  kHash,  // silver holds <name>_sha256: salted SHA-256 of the value
+};
+
+// Named text rules applied, in order, to a raw value before it is parsed. Each is
+// documented in docs/ingestion.md.
+enum class Rule {
+  kTrim,                 // strip surrounding spaces and tabs
+  kStripUnderscores,     // strip leading/trailing '_' ("40_" -> "40", "__10000__" -> "10000")
+  kYearsMonthsToMonths,  // "22 Years and 1 Months" -> 265
+};
+std::string_view RuleName(Rule r);
+
+enum class DateFormat { kIso, kDayMonthYear };
+
+struct Column {
+  std::string name;
+  ColumnType type = ColumnType::kString;
+  std::string description;
+  bool required = false;                 // null after cleaning -> quarantine
+  std::vector<std::string> null_values;  // exact tokens that mean "missing" (after rules)
+  std::vector<Rule> rules;
+  std::optional<double> min, max;        // valid range for int/float (inclusive)
+  std::optional<Date> min_date, max_date;  // valid range for dates (inclusive)
+  std::vector<std::string> levels;       // allowed values for category
+  std::vector<DateFormat> date_formats = {DateFormat::kIso};
+  OnInvalid on_invalid = OnInvalid::kNull;
+  Pii pii = Pii::kNone;
+  int line = 0;  // where it was declared, for messages
+};
+
+enum class ExtraColumns { kError, kIgnore };
+
+struct Source {
+  std::string name;                 // table name in the datamart
+  std::string description;
+  std::filesystem::path file;       // absolute after loading (resolved against the workspace)
+  std::vector<std::string> keys;    // unique key columns: duplicates are quarantined
+  std::string date_column;          // its month is the row's snapshot partition
+  char delimiter = ',';
+  ExtraColumns extra_columns = ExtraColumns::kError;
+  std::vector<Column> columns;
+  int line = 0;
+
+  const Column* FindColumn(std::string_view name) const;
+};
+
+struct Project {
+  std::string name;
+  std::filesystem::path config_path;  // the file this came from
+  std::filesystem::path workspace;    // absolute
+  // Salt for PII hashing. Taken from the environment variable named by pii_salt_env when set
+  // there, else the literal pii_salt.
+  std::string pii_salt;
+  std::vector<Source> sources;
+
+  const Source* FindSource(std::string_view name) const;
+};
+
+// Loads and validates a project file. Relative paths resolve against the file's folder
+// (workspace) and the workspace (source files). NotFound when the file is missing;
+// InvalidArgument "<file>:<line>: <key path>: <problem>" for anything wrong inside it.
+StatusOr<Project> LoadProject(const std::filesystem::path& path);
+// Same, from YAML text; `origin` names it in messages and anchors relative paths.
+StatusOr<Project> ParseProject(std::string_view yaml_text, const std::filesystem::path& origin);
+
+}  // namespace riskpipe::config

@@ -1,0 +1,101 @@
+#include "config/yaml_reader.h"
+
+namespace riskpipe::config::internal {
+
+int LineOf(const YAML::Node& node) {
+  if (!node.IsDefined()) return 0;
+  const YAML::Mark m = node.Mark();
+  return m.line >= 0 ? m.line + 1 : 0;
+}
+
+YamlMap::YamlMap(const YAML::Node& node, std::string origin, std::string path)
+    : node_(node), origin_(std::move(origin)), path_(std::move(path)) {}
+
+int YamlMap::line() const { return LineOf(node_); }
+
+std::string YamlMap::ChildPath(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+Status YamlMap::Error(const std::string& key, const std::string& problem,
+                      const YAML::Node* at) const {
+  const int line = at != nullptr && LineOf(*at) > 0 ? LineOf(*at) : this->line();
+  const std::string where = key.empty() ? (path_.empty() ? "(top level)" : path_) : ChildPath(key);
+  return InvalidArgumentError(origin_ + ":" + std::to_string(line) + ": " + where + ": " + problem);
+}
+
+Status YamlMap::CheckIsMap() const {
+  if (!node_.IsMap()) return Error("", "expected a mapping of keys to values", &node_);
+  return OkStatus();
+}
+
+YAML::Node YamlMap::Get(const std::string& key) {
+  read_.insert(key);
+  return node_[key];
+}
+
+Status YamlMap::ReadString(const std::string& key, std::string& out, bool required) {
+  const YAML::Node n = Get(key);
+  if (!n.IsDefined() || n.IsNull()) {
+    if (required) return Error(key, "required key is missing");
+    return OkStatus();
+  }
+  if (!n.IsScalar()) return Error(key, "expected a text value", &n);
+  out = n.Scalar();
+  return OkStatus();
+}
+
+Status YamlMap::ReadBool(const std::string& key, bool& out) {
+  const YAML::Node n = Get(key);
+  if (!n.IsDefined() || n.IsNull()) return OkStatus();
+  const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+  if (s == "true" || s == "yes") {
+    out = true;
+  } else if (s == "false" || s == "no") {
+    out = false;
+  } else {
+    return Error(key, "expected true or false", &n);
+  }
+  return OkStatus();
+}
+
+Status YamlMap::ReadDouble(const std::string& key, std::optional<double>& out) {
+  const YAML::Node n = Get(key);
+  if (!n.IsDefined() || n.IsNull()) return OkStatus();
+  if (!n.IsScalar()) return Error(key, "expected a number", &n);
+  try {
+    size_t used = 0;
+    const double v = std::stod(n.Scalar(), &used);
+    if (used != n.Scalar().size()) throw std::invalid_argument("trailing");
+    out = v;
+  } catch (const std::exception&) {
+    return Error(key, "\"" + n.Scalar() + "\" is not a number", &n);
+  }
+  return OkStatus();
+}
+
+Status YamlMap::ReadStringList(const std::string& key, std::vector<std::string>& out) {
+  const YAML::Node n = Get(key);
+  if (!n.IsDefined() || n.IsNull()) return OkStatus();
+  if (!n.IsSequence()) return Error(key, "expected a list", &n);
+  out.clear();
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsScalar()) {
+      return Error(key + "[" + std::to_string(i) + "]", "expected a text value", &n);
+    }
+    out.push_back(n[i].Scalar());
+  }
+  return OkStatus();
+}
+
+Status YamlMap::CheckNoUnknownKeys() const {
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    if (read_.count(key) == 0) {
+      return Error(key, "unknown key (check the spelling; see docs/config.md)", &it->first);
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace riskpipe::config::internal

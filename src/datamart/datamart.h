@@ -1,0 +1,59 @@
+#pragma once
+// The datamart on disk: Hive-partitioned Parquet per layer, table and snapshot month
+// (<root>/<layer>/<table>/snapshot_date=YYYY-MM-DD/part-0.parquet), written through DuckDB.
+// Every partition is written under a temporary name and renamed into place, so readers and
+// crashes see a whole old file or a whole new one, and re-writing a partition replaces
+// exactly that partition. Thread-compatible: distinct partitions may be written concurrently.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/date.h"
+#include "core/status.h"
+#include "db/database.h"
+
+namespace riskpipe::datamart {
+
+enum class Layer { kBronze, kSilver, kQuarantine, kGold };
+std::string_view LayerName(Layer layer);
+
+// The Hive partition column every table is partitioned by (the first day of a month).
+inline constexpr char kPartitionColumn[] = "snapshot_date";
+// The partition for rows whose date could not be read at all (kept, never dropped):
+// 1900-01-01, a date no loan data of ours can have.
+Date UndatedPartition();
+
+class Datamart {
+ public:
+  // `root` is <workspace>/datamart.
+  explicit Datamart(std::filesystem::path root) : root_(std::move(root)) {}
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path TableDir(Layer layer, std::string_view table) const;
+  std::filesystem::path PartitionDir(Layer layer, std::string_view table, Date partition) const;
+  std::filesystem::path PartitionFile(Layer layer, std::string_view table, Date partition) const;
+
+  // Runs `select_sql` on `con` and publishes its rows as the partition's Parquet file
+  // (zstd), replacing any previous one atomically. The query must not produce a column named
+  // snapshot_date (the partition folder carries it). Returns the number of rows written;
+  // InvalidArgument for a failing query, Internal for I/O errors.
+  StatusOr<int64_t> WritePartition(db::Connection& con, Layer layer, std::string_view table,
+                                   Date partition, std::string_view select_sql) const;
+
+  // The partitions present for a table, ascending. Empty when the table does not exist.
+  std::vector<Date> ListPartitions(Layer layer, std::string_view table) const;
+  // SQL table expression reading the whole table (or the given partitions) with the
+  // partition column typed as DATE. NotFound when no partition exists.
+  StatusOr<std::string> ReadSql(Layer layer, std::string_view table) const;
+  // Removes a partition (atomically: renamed away, then deleted).
+  Status DeletePartition(Layer layer, std::string_view table, Date partition) const;
+  // Removes temporaries left by a crashed writer; returns how many.
+  int RemoveStaleTemporaries() const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace riskpipe::datamart
