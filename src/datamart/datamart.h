@@ -35,6 +35,20 @@ class Datamart {
   std::filesystem::path PartitionDir(Layer layer, std::string_view table, Date partition) const;
   std::filesystem::path PartitionFile(Layer layer, std::string_view table, Date partition) const;
 
+  // A partition written under its temporary name, not yet visible.
+  struct Staged {
+    std::filesystem::path tmp;
+    std::filesystem::path target;
+    int64_t rows = 0;
+  };
+  // Writes the rows of `select_sql` to a temporary file beside the partition's file.
+  StatusOr<Staged> Stage(db::Connection& con, Layer layer, std::string_view table, Date partition,
+                         std::string_view select_sql) const;
+  // Renames a staged file into place (atomic replace). Internal on failure.
+  Status Publish(const Staged& staged) const;
+  // Removes a staged file that will not be published.
+  void Discard(const Staged& staged) const;
+
   // Runs `select_sql` on `con` and publishes its rows as the partition's Parquet file
   // (zstd), replacing any previous one atomically. The query must not produce a column named
   // snapshot_date (the partition folder carries it). Returns the number of rows written;

@@ -132,6 +132,7 @@ int Table::ColumnIndex(std::string_view name) const {
 
 struct Database::Impl {
   duckdb_database db = nullptr;
+  bool row_source_registered = false;
   ~Impl() {
     if (db != nullptr) duckdb_close(&db);
   }
@@ -190,7 +191,12 @@ StatusOr<Connection> Database::Connect() {
     impl->con = nullptr;
     return InternalError("duckdb: cannot connect");
   }
-  return Connection(std::move(impl));
+  Connection con(std::move(impl));
+  if (!impl_->row_source_registered) {
+    RETURN_IF_ERROR(con.RegisterRowSourceFunction());
+    impl_->row_source_registered = true;
+  }
+  return con;
 }
 
 void Connection::Interrupt() { duckdb_interrupt(impl_->con); }
@@ -261,13 +267,21 @@ StatusOr<int64_t> Connection::QueryInt(std::string_view sql) {
 
 struct ChunkBuilder::Impl {
   duckdb_data_chunk chunk = nullptr;
+  bool owned = true;
   std::vector<duckdb_vector> vectors;
   std::vector<void*> data;
   std::vector<uint64_t*> validity;  // lazily made writable
   ~Impl() {
-    if (chunk != nullptr) duckdb_destroy_data_chunk(&chunk);
+    if (owned && chunk != nullptr) duckdb_destroy_data_chunk(&chunk);
   }
 };
+
+ChunkBuilder::ChunkBuilder(const std::vector<Type>& types, void* external_chunk)
+    : types_(types), impl_(std::make_unique<Impl>()) {
+  impl_->chunk = static_cast<duckdb_data_chunk>(external_chunk);
+  impl_->owned = false;
+  Reset();
+}
 
 ChunkBuilder::ChunkBuilder(const std::vector<Type>& types)
     : types_(types), impl_(std::make_unique<Impl>()) {
@@ -282,7 +296,7 @@ ChunkBuilder::ChunkBuilder(const std::vector<Type>& types)
 ChunkBuilder::~ChunkBuilder() = default;
 
 void ChunkBuilder::Reset() {
-  duckdb_data_chunk_reset(impl_->chunk);
+  if (impl_->owned) duckdb_data_chunk_reset(impl_->chunk);
   size_ = 0;
   const size_t n = types_.size();
   impl_->vectors.resize(n);
@@ -323,6 +337,69 @@ void ChunkBuilder::SetDate(size_t col, size_t row, Date value) {
 }
 void ChunkBuilder::SetTimestampMicros(size_t col, size_t row, int64_t micros) {
   static_cast<duckdb_timestamp*>(impl_->data[col])[row].micros = micros;
+}
+
+// ---- RowSource table function ----
+
+namespace {
+
+constexpr char kRowSourceFunction[] = "riskpipe_row_source";
+
+struct RowSourceBind {
+  RowSource* source;
+  std::vector<Type> types;
+};
+
+void RowSourceBindCallback(duckdb_bind_info info) {
+  duckdb_value v = duckdb_bind_get_parameter(info, 0);
+  auto* source = reinterpret_cast<RowSource*>(static_cast<intptr_t>(duckdb_get_int64(v)));
+  duckdb_destroy_value(&v);
+  auto* bind = new RowSourceBind{source, {}};
+  for (const auto& [name, type] : source->Schema()) {
+    duckdb_logical_type t = duckdb_create_logical_type(ToDuckType(type));
+    duckdb_bind_add_result_column(info, name.c_str(), t);
+    duckdb_destroy_logical_type(&t);
+    bind->types.push_back(type);
+  }
+  duckdb_bind_set_bind_data(info, bind, [](void* p) { delete static_cast<RowSourceBind*>(p); });
+}
+
+void RowSourceInitCallback(duckdb_init_info info) {
+  // The source is a sequential stream: one thread pulls it, in order.
+  duckdb_init_set_max_threads(info, 1);
+}
+
+void RowSourceFunctionCallback(duckdb_function_info info, duckdb_data_chunk output) {
+  auto* bind = static_cast<RowSourceBind*>(duckdb_function_get_bind_data(info));
+  ChunkBuilder chunk(bind->types, output);
+  const Status s = bind->source->Fill(chunk);
+  if (!s.ok()) {
+    duckdb_function_set_error(info, s.message().c_str());
+    return;
+  }
+  duckdb_data_chunk_set_size(output, chunk.size());
+}
+
+}  // namespace
+
+std::string RowSourceSql(RowSource* source) {
+  return std::string(kRowSourceFunction) + "(" +
+         std::to_string(static_cast<int64_t>(reinterpret_cast<intptr_t>(source))) + "::BIGINT)";
+}
+
+Status Connection::RegisterRowSourceFunction() {
+  duckdb_table_function f = duckdb_create_table_function();
+  duckdb_table_function_set_name(f, kRowSourceFunction);
+  duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+  duckdb_table_function_add_parameter(f, bigint);
+  duckdb_destroy_logical_type(&bigint);
+  duckdb_table_function_set_bind(f, RowSourceBindCallback);
+  duckdb_table_function_set_init(f, RowSourceInitCallback);
+  duckdb_table_function_set_function(f, RowSourceFunctionCallback);
+  const duckdb_state st = duckdb_register_table_function(impl_->con, f);
+  duckdb_destroy_table_function(&f);
+  if (st == DuckDBError) return InternalError("duckdb: cannot register the row source function");
+  return OkStatus();
 }
 
 // ---- Appender ----

@@ -69,6 +69,23 @@ class Database {
 
 class ChunkBuilder;
 
+// A stream of rows that DuckDB pulls from C++ code, chunk by chunk, without staging them in
+// a table first: query it as `SELECT ... FROM <RowSourceSql(source)>`. Used to stream data
+// straight into Parquet. Implementations are called from the thread running the query.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  // Column names and types, fixed for the source's life.
+  virtual const std::vector<std::pair<std::string, Type>>& Schema() const = 0;
+  // Appends up to ChunkBuilder::kCapacity rows to `chunk` (which arrives empty). Leaving it
+  // empty ends the stream. An error aborts the query with its message.
+  virtual Status Fill(ChunkBuilder& chunk) = 0;
+};
+
+// The SQL table expression that reads `source` on a connection of the same process. The
+// source must outlive the query.
+std::string RowSourceSql(RowSource* source);
+
 class Connection {
  public:
   Connection(Connection&&) noexcept;
@@ -89,6 +106,7 @@ class Connection {
  private:
   friend class Database;
   friend class Appender;
+  Status RegisterRowSourceFunction();
   struct Impl;
   explicit Connection(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
@@ -129,6 +147,9 @@ class ChunkBuilder {
 
   size_t size() const { return size_; }
   bool full() const { return size_ == kCapacity; }
+  // Wraps a chunk owned by DuckDB (a table function's output); internal to db.
+  ChunkBuilder(const std::vector<Type>& types, void* external_chunk);
+
   const std::vector<Type>& types() const { return types_; }
   // Starts a new row; returns its index. Requires !full().
   size_t AddRow() { return size_++; }

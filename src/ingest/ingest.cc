@@ -1,9 +1,12 @@
 #include "ingest/ingest.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/files.h"
 #include "core/hash.h"
@@ -12,6 +15,7 @@
 #include "ingest/cleaning.h"
 #include "ingest/csv_reader.h"
 #include "ingest/key_set.h"
+#include "ingest/spill.h"
 
 namespace riskpipe::ingest {
 namespace {
@@ -20,8 +24,11 @@ namespace fs = std::filesystem;
 using datamart::Layer;
 using db::ChunkBuilder;
 using db::Type;
+using internal::SpillReader;
+using internal::SpillRecord;
+using internal::SpillWriter;
 
-// The month index stored for rows without a readable date.
+// The month index used for rows without a readable date.
 constexpr int kUndatedMonth = -1;
 
 Type SilverType(config::ColumnType t) {
@@ -44,11 +51,11 @@ std::string BronzeName(const std::string& name) {
 
 // The reason without the offending value, for summaries: `Age: "-500" is below min 14` ->
 // `Age: is below min 14`.
-std::string ReasonKind(const std::string& reason) {
+std::string ReasonKind(std::string_view reason) {
   const size_t a = reason.find('"');
   const size_t b = reason.rfind('"');
-  if (a == std::string::npos || b == a) return reason;
-  std::string kind = reason.substr(0, a) + reason.substr(b + 1);
+  if (a == std::string_view::npos || b == a) return std::string(reason);
+  std::string kind = std::string(reason.substr(0, a)) + std::string(reason.substr(b + 1));
   const size_t sp = kind.find("  ");
   if (sp != std::string::npos) kind.erase(sp, 1);
   return kind;
@@ -73,264 +80,348 @@ std::string ColumnList(const std::vector<std::string>& names) {
   return out;
 }
 
+Date PartitionOf(int month) {
+  return month == kUndatedMonth ? datamart::UndatedPartition()
+                                : Month::Of(month / 12, month % 12 + 1).first_day();
+}
+
 struct SilverColumn {
   const config::Column* column;
   int header_index;
   std::string name;  // in silver
+  Type type;
   ColumnCleaner cleaner;
 };
 
-// Everything one ingestion run needs, built once per source.
+// What both passes share; read-only once built.
+struct Plan {
+  const config::Project* project = nullptr;
+  const config::Source* source = nullptr;
+  std::vector<std::string> header;
+  std::vector<SilverColumn> silver;
+  int date_index = -1;
+  const ColumnCleaner* date_cleaner = nullptr;
+  std::unique_ptr<ColumnCleaner> date_cleaner_owner;
+  std::vector<int> key_index;
+  std::vector<std::pair<std::string, Type>> bronze_schema, silver_schema, quarantine_schema;
+  std::string bronze_select, silver_select, quarantine_select;  // each ends in FROM
+};
+
+// Per-month results of the second pass, merged into the report.
+struct MonthStats {
+  PartitionCounts counts;
+  std::map<std::string, int64_t> nulled;
+  std::map<std::string, int64_t> reasons;
+};
+
+// Streams a month's spill as bronze rows: every field as received, plus _line and _raw.
+class BronzeSource : public db::RowSource {
+ public:
+  BronzeSource(const Plan& plan, std::unique_ptr<SpillReader> reader)
+      : plan_(plan), reader_(std::move(reader)) {}
+  const std::vector<std::pair<std::string, Type>>& Schema() const override {
+    return plan_.bronze_schema;
+  }
+  Status Fill(ChunkBuilder& chunk) override {
+    const size_t n = plan_.header.size();
+    while (reader_ != nullptr && !chunk.full()) {
+      ASSIGN_OR_RETURN(bool more, reader_->Next(rec_));
+      if (!more) break;
+      const size_t r = chunk.AddRow();
+      const bool structural = rec_.fields.size() != n || rec_.unterminated_quote;
+      const bool escape = rec_.invalid_utf8_at >= 0;
+      for (size_t c = 0; c < n; ++c) {
+        if (structural) {
+          chunk.SetNull(c, r);
+        } else if (escape) {
+          chunk.SetString(c, r, EscapeInvalidUtf8(rec_.fields[c]));
+        } else {
+          chunk.SetString(c, r, rec_.fields[c]);
+        }
+      }
+      chunk.SetInt64(n, r, rec_.line);
+      if (structural || escape || rec_.bad_quote) {
+        chunk.SetString(n + 1, r, EscapeInvalidUtf8(rec_.raw));
+      } else {
+        chunk.SetNull(n + 1, r);
+      }
+      ++rows_;
+    }
+    return OkStatus();
+  }
+  int64_t rows() const { return rows_; }
+
+ private:
+  const Plan& plan_;
+  std::unique_ptr<SpillReader> reader_;
+  SpillRecord rec_;
+  int64_t rows_ = 0;
+};
+
+// Streams a month's spill as cleaned silver rows; rows that cannot be made valid go to a
+// quarantine spill with their reason.
+class SilverSource : public db::RowSource {
+ public:
+  SilverSource(const Plan& plan, std::unique_ptr<SpillReader> reader, SpillWriter* quarantine,
+               MonthStats& stats)
+      : plan_(plan), reader_(std::move(reader)), quarantine_(quarantine), stats_(stats),
+        cells_(plan.silver.size()) {}
+  const std::vector<std::pair<std::string, Type>>& Schema() const override {
+    return plan_.silver_schema;
+  }
+  Status Fill(ChunkBuilder& chunk) override {
+    while (reader_ != nullptr && !chunk.full()) {
+      ASSIGN_OR_RETURN(bool more, reader_->Next(rec_));
+      if (!more) break;
+      const std::string problem = Classify();
+      if (!problem.empty()) {
+        RETURN_IF_ERROR(quarantine_->AddQuarantine(rec_.line, EscapeInvalidUtf8(rec_.raw),
+                                                   EscapeInvalidUtf8(problem)));
+        stats_.counts.quarantined++;
+        stats_.reasons[ReasonKind(problem)]++;
+        continue;
+      }
+      Emit(chunk);
+      stats_.counts.silver++;
+    }
+    return OkStatus();
+  }
+
+ private:
+  // Cleans the record into cells_; returns why it must be quarantined, or "".
+  std::string Classify() {
+    const size_t n = plan_.header.size();
+    if (rec_.unterminated_quote) return "unterminated quoted field (the file may be truncated)";
+    if (rec_.fields.size() != n) {
+      return "expected " + std::to_string(n) + " fields, found " + std::to_string(rec_.fields.size());
+    }
+    if (rec_.bad_quote) return "text after a closing quote";
+    if (rec_.invalid_utf8_at >= 0) {
+      return "invalid UTF-8 at byte " + std::to_string(rec_.invalid_utf8_at + 1) + " of the record";
+    }
+    for (size_t i = 0; i < plan_.silver.size(); ++i) {
+      const SilverColumn& sc = plan_.silver[i];
+      const CleanOutcome o = sc.cleaner.Clean(rec_.fields[sc.header_index], cells_[i], reason_);
+      if (o == CleanOutcome::kQuarantine) return reason_;
+      if (o == CleanOutcome::kNulled) stats_.nulled[sc.name]++;
+    }
+    // The date column may be dropped from silver (as the partition column): check it here.
+    Cell date;
+    if (plan_.date_cleaner->Clean(rec_.fields[plan_.date_index], date, reason_) !=
+            CleanOutcome::kOk ||
+        date.is_null) {
+      return reason_.empty() ? plan_.source->date_column + ": missing date" : reason_;
+    }
+    if (rec_.duplicate_of >= 0) {
+      std::vector<std::string> keys = plan_.source->keys;
+      return "duplicate key (" + ColumnList(keys) + ") first seen on line " +
+             std::to_string(rec_.duplicate_of);
+    }
+    return "";
+  }
+
+  void Emit(ChunkBuilder& chunk) {
+    const size_t r = chunk.AddRow();
+    for (size_t i = 0; i < plan_.silver.size(); ++i) {
+      const Cell& cell = cells_[i];
+      if (cell.is_null) {
+        chunk.SetNull(i, r);
+        continue;
+      }
+      const config::Column& col = *plan_.silver[i].column;
+      if (col.pii == config::Pii::kHash) {
+        chunk.SetString(i, r, SaltedSha256Hex(plan_.project->pii_salt, cell.s));
+        continue;
+      }
+      switch (col.type) {
+        case config::ColumnType::kInt: chunk.SetInt64(i, r, cell.i); break;
+        case config::ColumnType::kFloat: chunk.SetDouble(i, r, cell.d); break;
+        case config::ColumnType::kDate: chunk.SetDate(i, r, cell.date); break;
+        case config::ColumnType::kBool: chunk.SetBool(i, r, cell.i != 0); break;
+        case config::ColumnType::kString:
+        case config::ColumnType::kCategory: chunk.SetString(i, r, cell.s); break;
+      }
+    }
+    chunk.SetInt64(plan_.silver.size(), r, rec_.line);
+  }
+
+  const Plan& plan_;
+  std::unique_ptr<SpillReader> reader_;
+  SpillWriter* quarantine_;
+  MonthStats& stats_;
+  SpillRecord rec_;
+  std::vector<Cell> cells_;
+  std::string reason_;
+};
+
+// Streams a quarantine spill: _line, _raw, _reason.
+class QuarantineSource : public db::RowSource {
+ public:
+  QuarantineSource(const Plan& plan, std::unique_ptr<SpillReader> reader)
+      : plan_(plan), reader_(std::move(reader)) {}
+  const std::vector<std::pair<std::string, Type>>& Schema() const override {
+    return plan_.quarantine_schema;
+  }
+  Status Fill(ChunkBuilder& chunk) override {
+    while (!chunk.full()) {
+      ASSIGN_OR_RETURN(bool more, reader_->Next(rec_));
+      if (!more) break;
+      const size_t r = chunk.AddRow();
+      chunk.SetInt64(0, r, rec_.line);
+      chunk.SetString(1, r, rec_.raw);
+      chunk.SetString(2, r, rec_.reason);
+    }
+    return OkStatus();
+  }
+
+ private:
+  const Plan& plan_;
+  std::unique_ptr<SpillReader> reader_;
+  SpillRecord rec_;
+};
+
 class SourceIngestor {
  public:
   SourceIngestor(const config::Project& project, const config::Source& source,
                  const IngestOptions& options)
       : project_(project), source_(source), options_(options) {}
+  ~SourceIngestor() {
+    std::error_code ec;
+    if (!spill_dir_.empty()) fs::remove_all(spill_dir_, ec);
+  }
 
   StatusOr<SourceReport> Run();
 
  private:
-  Status Prepare(const std::vector<std::string>& header);
-  Status ProcessRecord(const CsvRecord& rec);
-  Status AppendBronze(const CsvRecord& rec, int month, bool structural_problem,
-                      bool escape_utf8);
-  Status AppendQuarantine(const CsvRecord& rec, int month, const std::string& reason);
-  Status FlushAll();
-  Status Publish();
+  Status BuildPlan(const std::vector<std::string>& header);
+  Status Split(CsvReader& reader);
   std::vector<int> MonthsInScope() const;
+  Status PublishAll();
+  Status PublishMonth(db::Connection& con, int month, MonthStats& stats);
 
   const config::Project& project_;
   const config::Source& source_;
   const IngestOptions& options_;
+  Plan plan_;
   SourceReport report_;
-
-  std::unique_ptr<db::Database> db_;
-  std::unique_ptr<db::Connection> con_;
-  std::unique_ptr<db::Appender> bronze_app_, silver_app_, quarantine_app_;
-  std::unique_ptr<ChunkBuilder> bronze_, silver_, quarantine_;
-
-  std::vector<std::string> header_;
-  std::vector<SilverColumn> silver_cols_;
-  int date_header_index_ = -1;
-  std::unique_ptr<ColumnCleaner> date_cleaner_;
-  std::vector<int> key_header_index_;
+  fs::path spill_dir_;
+  std::map<int, std::unique_ptr<SpillWriter>> spills_;  // pass 1 writers, by month
+  std::set<int> spilled_months_;
   KeySet keys_;
-  std::map<int, PartitionCounts> counts_;  // by month index
-  std::string reason_;                     // scratch
-  std::vector<Cell> cells_;
 };
 
-Status SourceIngestor::Prepare(const std::vector<std::string>& header) {
-  header_ = header;
+Status SourceIngestor::BuildPlan(const std::vector<std::string>& header) {
+  plan_.project = &project_;
+  plan_.source = &source_;
+  plan_.header = header;
   std::vector<int> index;
   RETURN_IF_ERROR(MatchHeader(source_, header, index));
   for (size_t i = 0; i < source_.columns.size(); ++i) {
     const config::Column& c = source_.columns[i];
     if (c.name == source_.date_column) {
-      date_header_index_ = index[i];
-      date_cleaner_ = std::make_unique<ColumnCleaner>(c);
+      plan_.date_index = index[i];
+      plan_.date_cleaner_owner = std::make_unique<ColumnCleaner>(c);
+      plan_.date_cleaner = plan_.date_cleaner_owner.get();
+    }
+    if (std::find(source_.keys.begin(), source_.keys.end(), c.name) != source_.keys.end()) {
+      plan_.key_index.push_back(index[i]);
     }
     if (c.pii == config::Pii::kDrop || c.name == datamart::kPartitionColumn) continue;
-    const std::string name = c.pii == config::Pii::kHash ? c.name + "_sha256" : c.name;
-    silver_cols_.push_back(SilverColumn{&c, index[i], name, ColumnCleaner(c)});
+    const bool hashed = c.pii == config::Pii::kHash;
+    plan_.silver.push_back(SilverColumn{&c, index[i], hashed ? c.name + "_sha256" : c.name,
+                                        hashed ? Type::kVarchar : SilverType(c.type),
+                                        ColumnCleaner(c)});
   }
-  for (const std::string& k : source_.keys) {
-    for (size_t i = 0; i < source_.columns.size(); ++i) {
-      if (source_.columns[i].name == k) key_header_index_.push_back(index[i]);
-    }
+
+  const std::string file = db::QuoteLiteral(report_.file);
+  const std::string at = TimestampLiteral(std::chrono::system_clock::now());
+  std::vector<std::string> bronze_cols, silver_cols;
+  for (const std::string& h : header) {
+    bronze_cols.push_back(BronzeName(h));
+    plan_.bronze_schema.emplace_back(BronzeName(h), Type::kVarchar);
   }
-  cells_.resize(silver_cols_.size());
-
-  const fs::path tmp = project_.workspace / "tmp" / "duckdb";
-  RETURN_IF_ERROR(MakeDirs(tmp));
-  db::Options db_options;
-  db_options.memory_limit = options_.memory_limit;
-  db_options.temp_directory = tmp;
-  ASSIGN_OR_RETURN(db::Database database, db::Database::Open(":memory:", db_options));
-  db_ = std::make_unique<db::Database>(std::move(database));
-  ASSIGN_OR_RETURN(db::Connection con, db_->Connect());
-  con_ = std::make_unique<db::Connection>(std::move(con));
-
-  std::string bronze_sql = "CREATE TABLE bronze_stage (";
-  std::vector<Type> bronze_types;
-  for (const std::string& h : header_) {
-    bronze_sql += db::QuoteIdent(BronzeName(h)) + " VARCHAR, ";
-    bronze_types.push_back(Type::kVarchar);
+  plan_.bronze_schema.emplace_back("_line", Type::kBigint);
+  plan_.bronze_schema.emplace_back("_raw", Type::kVarchar);
+  for (const SilverColumn& c : plan_.silver) {
+    silver_cols.push_back(c.name);
+    plan_.silver_schema.emplace_back(c.name, c.type);
   }
-  bronze_sql += "_line BIGINT, _raw VARCHAR, _month INTEGER)";
-  for (Type t : {Type::kBigint, Type::kVarchar, Type::kInteger}) bronze_types.push_back(t);
-
-  std::string silver_sql = "CREATE TABLE silver_stage (";
-  std::vector<Type> silver_types;
-  for (const SilverColumn& c : silver_cols_) {
-    const Type t = c.column->pii == config::Pii::kHash ? Type::kVarchar : SilverType(c.column->type);
-    silver_sql += db::QuoteIdent(c.name) + " " + std::string(db::TypeSql(t)) + ", ";
-    silver_types.push_back(t);
-  }
-  silver_sql += "_line BIGINT, _month INTEGER)";
-  silver_types.push_back(Type::kBigint);
-  silver_types.push_back(Type::kInteger);
-
-  RETURN_IF_ERROR(con_->Execute(bronze_sql));
-  RETURN_IF_ERROR(con_->Execute(silver_sql));
-  RETURN_IF_ERROR(con_->Execute(
-      "CREATE TABLE quarantine_stage (_line BIGINT, _raw VARCHAR, _reason VARCHAR, _month "
-      "INTEGER)"));
-  bronze_ = std::make_unique<ChunkBuilder>(bronze_types);
-  silver_ = std::make_unique<ChunkBuilder>(silver_types);
-  quarantine_ = std::make_unique<ChunkBuilder>(
-      std::vector<Type>{Type::kBigint, Type::kVarchar, Type::kVarchar, Type::kInteger});
-  ASSIGN_OR_RETURN(db::Appender b, db::Appender::Open(*con_, "bronze_stage"));
-  ASSIGN_OR_RETURN(db::Appender s, db::Appender::Open(*con_, "silver_stage"));
-  ASSIGN_OR_RETURN(db::Appender q, db::Appender::Open(*con_, "quarantine_stage"));
-  bronze_app_ = std::make_unique<db::Appender>(std::move(b));
-  silver_app_ = std::make_unique<db::Appender>(std::move(s));
-  quarantine_app_ = std::make_unique<db::Appender>(std::move(q));
+  plan_.silver_schema.emplace_back("_line", Type::kBigint);
+  plan_.quarantine_schema = {{"_line", Type::kBigint}, {"_raw", Type::kVarchar},
+                             {"_reason", Type::kVarchar}};
+  plan_.bronze_select = "SELECT " + ColumnList(bronze_cols) + ", " + file +
+                        " AS _source_file, _line, " + at + " AS _ingested_at, _raw FROM ";
+  plan_.silver_select =
+      "SELECT " + ColumnList(silver_cols) + ", " + file + " AS _source_file, _line FROM ";
+  plan_.quarantine_select = "SELECT " + file + " AS _source_file, _line, _raw, _reason, " + at +
+                            " AS _ingested_at FROM ";
   return OkStatus();
 }
 
-Status SourceIngestor::AppendBronze(const CsvRecord& rec, int month, bool structural_problem,
-                                    bool escape_utf8) {
-  if (bronze_->full()) RETURN_IF_ERROR(bronze_app_->Append(*bronze_));
-  const size_t r = bronze_->AddRow();
-  const size_t n = header_.size();
-  for (size_t c = 0; c < n; ++c) {
-    if (structural_problem) {
-      bronze_->SetNull(c, r);
-    } else if (escape_utf8) {
-      bronze_->SetString(c, r, EscapeInvalidUtf8(rec.fields[c]));
-    } else {
-      bronze_->SetString(c, r, rec.fields[c]);
-    }
-  }
-  bronze_->SetInt64(n, r, rec.line);
-  if (structural_problem || escape_utf8) {
-    bronze_->SetString(n + 1, r, EscapeInvalidUtf8(rec.raw));
-  } else {
-    bronze_->SetNull(n + 1, r);
-  }
-  bronze_->SetInt32(n + 2, r, month);
-  counts_[month].bronze++;
-  return OkStatus();
-}
-
-Status SourceIngestor::AppendQuarantine(const CsvRecord& rec, int month,
-                                        const std::string& reason) {
-  if (quarantine_->full()) RETURN_IF_ERROR(quarantine_app_->Append(*quarantine_));
-  const size_t r = quarantine_->AddRow();
-  quarantine_->SetInt64(0, r, rec.line);
-  quarantine_->SetString(1, r, EscapeInvalidUtf8(rec.raw));
-  quarantine_->SetString(2, r, EscapeInvalidUtf8(reason));
-  quarantine_->SetInt32(3, r, month);
-  counts_[month].quarantined++;
-  report_.quarantine_reasons[ReasonKind(reason)]++;
-  return OkStatus();
-}
-
-Status SourceIngestor::ProcessRecord(const CsvRecord& rec) {
-  report_.records++;
-  // 1. Structure: the record must split into the header's fields.
-  std::string structural;
-  if (rec.unterminated_quote) {
-    structural = "unterminated quoted field (the file may be truncated)";
-  } else if (rec.fields.size() != header_.size()) {
-    structural = "expected " + std::to_string(header_.size()) + " fields, found " +
-                 std::to_string(rec.fields.size());
-  } else if (rec.bad_quote) {
-    structural = "text after a closing quote";
-  }
-  const bool bad_utf8 = rec.invalid_utf8_at >= 0;
-
-  // 2. The snapshot month, from the date column.
-  int month = kUndatedMonth;
-  std::string date_reason;
-  if (structural.empty()) {
-    Cell cell;
-    const CleanOutcome o = date_cleaner_->Clean(rec.fields[date_header_index_], cell, date_reason);
-    if (o == CleanOutcome::kOk && !cell.is_null) {
-      month = Month::Of(cell.date).index();
-    } else if (date_reason.empty()) {
-      date_reason = source_.date_column + ": missing date";
-    }
-  }
-  if (month != kUndatedMonth && ((options_.from && month < options_.from->index()) ||
-                                 (options_.to && month > options_.to->index()))) {
-    report_.out_of_range++;
-    return OkStatus();
-  }
-
-  // 3. Bronze keeps every record.
-  RETURN_IF_ERROR(AppendBronze(rec, month, !structural.empty(), bad_utf8));
-  if (!structural.empty()) return AppendQuarantine(rec, month, structural);
-  if (bad_utf8) {
-    return AppendQuarantine(rec, month,
-                            "invalid UTF-8 at byte " + std::to_string(rec.invalid_utf8_at + 1) +
-                                " of the record");
-  }
-  if (month == kUndatedMonth) return AppendQuarantine(rec, month, date_reason);
-
-  // 4. Clean every silver column; the first quarantine-worthy problem wins.
-  for (size_t i = 0; i < silver_cols_.size(); ++i) {
-    const SilverColumn& sc = silver_cols_[i];
-    const CleanOutcome o = sc.cleaner.Clean(rec.fields[sc.header_index], cells_[i], reason_);
-    if (o == CleanOutcome::kQuarantine) return AppendQuarantine(rec, month, reason_);
-    if (o == CleanOutcome::kNulled) report_.nulled[sc.name]++;
-  }
-
-  // 5. Keys must be unique.
-  if (!key_header_index_.empty()) {
-    uint64_t h = KeySet::kSeed;
-    for (int k : key_header_index_) h = KeySet::Mix(h, rec.fields[k]);
-    const int64_t first = keys_.InsertOrGetLine(h, rec.line);
-    if (first >= 0) {
-      return AppendQuarantine(rec, month,
-                              "duplicate key (" + ColumnList(source_.keys) +
-                                  ") first seen on line " + std::to_string(first));
-    }
-  }
-
-  // 6. Silver.
-  if (silver_->full()) RETURN_IF_ERROR(silver_app_->Append(*silver_));
-  const size_t r = silver_->AddRow();
-  for (size_t i = 0; i < silver_cols_.size(); ++i) {
-    const Cell& cell = cells_[i];
-    if (cell.is_null) {
-      silver_->SetNull(i, r);
+// Pass 1: split the source into per-month spill files, marking duplicate keys.
+Status SourceIngestor::Split(CsvReader& reader) {
+  Progress progress("ingest " + source_.name, reader.file_size(), "B");
+  const bool show = options_.show_progress;
+  const size_t n = plan_.header.size();
+  CsvRecord rec;
+  Cell date;
+  std::string reason;
+  uint64_t shown_bytes = 0;
+  int last_month = INT32_MIN;
+  SpillWriter* last_writer = nullptr;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, reader.Next(rec));
+    if (!more) break;
+    if (rec.blank) {
+      report_.blank_lines++;
       continue;
     }
-    const config::Column& col = *silver_cols_[i].column;
-    if (col.pii == config::Pii::kHash) {
-      silver_->SetString(i, r, SaltedSha256Hex(project_.pii_salt, cell.s));
+    report_.records++;
+    int month = kUndatedMonth;
+    if (rec.fields.size() == n && !rec.unterminated_quote &&
+        plan_.date_cleaner->Clean(rec.fields[plan_.date_index], date, reason) ==
+            CleanOutcome::kOk &&
+        !date.is_null) {
+      month = Month::Of(date.date).index();
+    }
+    if (month != kUndatedMonth && ((options_.from && month < options_.from->index()) ||
+                                   (options_.to && month > options_.to->index()))) {
+      report_.out_of_range++;
       continue;
     }
-    switch (col.type) {
-      case config::ColumnType::kInt: silver_->SetInt64(i, r, cell.i); break;
-      case config::ColumnType::kFloat: silver_->SetDouble(i, r, cell.d); break;
-      case config::ColumnType::kDate: silver_->SetDate(i, r, cell.date); break;
-      case config::ColumnType::kBool: silver_->SetBool(i, r, cell.i != 0); break;
-      case config::ColumnType::kString:
-      case config::ColumnType::kCategory: silver_->SetString(i, r, cell.s); break;
+    int64_t duplicate_of = -1;
+    if (month != kUndatedMonth && !plan_.key_index.empty() && rec.invalid_utf8_at < 0) {
+      uint64_t h = KeySet::kSeed;
+      for (int k : plan_.key_index) h = KeySet::Mix(h, rec.fields[k]);
+      duplicate_of = keys_.InsertOrGetLine(h, rec.line);
+    }
+    if (month != last_month) {
+      auto& writer = spills_[month];
+      if (writer == nullptr) {
+        ASSIGN_OR_RETURN(writer, SpillWriter::Create(spill_dir_ / ("m" + std::to_string(month))));
+      }
+      last_month = month;
+      last_writer = writer.get();
+    }
+    RETURN_IF_ERROR(last_writer->Add(rec, duplicate_of));
+    if (show && (report_.records & 4095) == 0) {
+      progress.Advance(reader.bytes_consumed() - shown_bytes);
+      shown_bytes = reader.bytes_consumed();
     }
   }
-  silver_->SetInt64(silver_cols_.size(), r, rec.line);
-  silver_->SetInt32(silver_cols_.size() + 1, r, month);
-  counts_[month].silver++;
+  if (show) progress.Advance(reader.bytes_consumed() - shown_bytes);
+  progress.Finish();
+  for (auto& [month, writer] : spills_) {
+    RETURN_IF_ERROR(writer->Close());
+    spilled_months_.insert(month);
+  }
+  spills_.clear();
   return OkStatus();
-}
-
-Status SourceIngestor::FlushAll() {
-  RETURN_IF_ERROR(bronze_app_->Append(*bronze_));
-  RETURN_IF_ERROR(silver_app_->Append(*silver_));
-  RETURN_IF_ERROR(quarantine_app_->Append(*quarantine_));
-  RETURN_IF_ERROR(bronze_app_->Close());
-  RETURN_IF_ERROR(silver_app_->Close());
-  return quarantine_app_->Close();
 }
 
 std::vector<int> SourceIngestor::MonthsInScope() const {
-  std::set<int> months;
   int lo = INT32_MAX, hi = INT32_MIN;
-  for (const auto& [m, c] : counts_) {
+  for (int m : spilled_months_) {
     if (m == kUndatedMonth) continue;
     lo = std::min(lo, m);
     hi = std::max(hi, m);
@@ -339,56 +430,121 @@ std::vector<int> SourceIngestor::MonthsInScope() const {
   if (options_.to) hi = options_.to->index();
   // A month in range without rows still gets (empty) partitions, so a re-run replaces any
   // stale ones and readers see an explicit zero.
-  for (int m = lo; m <= hi && lo != INT32_MAX && hi != INT32_MIN; ++m) months.insert(m);
-  if (counts_.count(kUndatedMonth) != 0) months.insert(kUndatedMonth);
-  return {months.begin(), months.end()};
+  std::vector<int> months;
+  if (spilled_months_.count(kUndatedMonth) != 0) months.push_back(kUndatedMonth);
+  for (int m = lo; m <= hi && lo != INT32_MAX && hi != INT32_MIN; ++m) months.push_back(m);
+  return months;
 }
 
-Status SourceIngestor::Publish() {
+// Pass 2 for one month: stream bronze, silver and quarantine into staged Parquet files,
+// check that they reconcile, then publish all three.
+Status SourceIngestor::PublishMonth(db::Connection& con, int month, MonthStats& stats) {
   const datamart::Datamart mart(project_.workspace / "datamart");
-  const std::string ingested_at = TimestampLiteral(std::chrono::system_clock::now());
-  const std::string file = db::QuoteLiteral(report_.file);
+  const Date partition = PartitionOf(month);
+  stats.counts.partition = partition;
+  const fs::path spill = spill_dir_ / ("m" + std::to_string(month));
+  const fs::path qspill = spill_dir_ / ("q" + std::to_string(month));
+  const bool has_rows = spilled_months_.count(month) != 0;
+  auto open = [&](const fs::path& p) -> StatusOr<std::unique_ptr<SpillReader>> {
+    if (!has_rows) return std::unique_ptr<SpillReader>();
+    return SpillReader::Open(p);
+  };
 
-  std::vector<std::string> bronze_cols;
-  for (const std::string& h : header_) bronze_cols.push_back(BronzeName(h));
-  std::vector<std::string> silver_cols;
-  for (const SilverColumn& c : silver_cols_) silver_cols.push_back(c.name);
-  const std::string bronze_select = "SELECT " + ColumnList(bronze_cols) + ", " + file +
-                                    " AS _source_file, _line, " + ingested_at +
-                                    " AS _ingested_at, _raw FROM bronze_stage WHERE _month = ";
-  const std::string silver_select = "SELECT " + ColumnList(silver_cols) + ", " + file +
-                                    " AS _source_file, _line FROM silver_stage WHERE _month = ";
-  const std::string quarantine_select =
-      "SELECT " + file + " AS _source_file, _line, _raw, _reason, " + ingested_at +
-      " AS _ingested_at FROM quarantine_stage WHERE _month = ";
+  ASSIGN_OR_RETURN(auto bronze_reader, open(spill));
+  BronzeSource bronze(plan_, std::move(bronze_reader));
+  ASSIGN_OR_RETURN(auto b, mart.Stage(con, Layer::kBronze, source_.name, partition,
+                                      plan_.bronze_select + db::RowSourceSql(&bronze)));
+  stats.counts.bronze = bronze.rows();
 
-  for (int m : MonthsInScope()) {
-    PartitionCounts c = counts_[m];
-    c.partition = m == kUndatedMonth ? datamart::UndatedPartition() : Month::Of(m / 12, m % 12 + 1).first_day();
-    const std::string where = std::to_string(m);
-    if (c.bronze != c.silver + c.quarantined) {
-      return DataLossError(source_.name + " " + c.partition.ToString() + ": bronze " +
-                           std::to_string(c.bronze) + " rows != silver " +
-                           std::to_string(c.silver) + " + quarantine " +
-                           std::to_string(c.quarantined));
-    }
-    ASSIGN_OR_RETURN(int64_t b, mart.WritePartition(*con_, Layer::kBronze, source_.name,
-                                                    c.partition, bronze_select + where));
-    ASSIGN_OR_RETURN(int64_t s, mart.WritePartition(*con_, Layer::kSilver, source_.name,
-                                                    c.partition, silver_select + where));
-    ASSIGN_OR_RETURN(int64_t q, mart.WritePartition(*con_, Layer::kQuarantine, source_.name,
-                                                    c.partition, quarantine_select + where));
-    if (b != c.bronze || s != c.silver || q != c.quarantined) {
-      return DataLossError(source_.name + " " + c.partition.ToString() +
-                           ": rows written differ from rows read (bronze " + std::to_string(b) +
-                           "/" + std::to_string(c.bronze) + ", silver " + std::to_string(s) +
-                           "/" + std::to_string(c.silver) + ", quarantine " + std::to_string(q) +
-                           "/" + std::to_string(c.quarantined) + ")");
-    }
-    report_.partitions.push_back(c);
-    if (options_.on_partition) options_.on_partition(c);
+  ASSIGN_OR_RETURN(auto qwriter, SpillWriter::Create(qspill));
+  ASSIGN_OR_RETURN(auto silver_reader, open(spill));
+  SilverSource silver(plan_, std::move(silver_reader), qwriter.get(), stats);
+  auto s = mart.Stage(con, Layer::kSilver, source_.name, partition,
+                      plan_.silver_select + db::RowSourceSql(&silver));
+  if (!s.ok()) {
+    mart.Discard(b);
+    return s.status();
   }
+  RETURN_IF_ERROR(qwriter->Close());
+  ASSIGN_OR_RETURN(auto qreader, SpillReader::Open(qspill));
+  QuarantineSource quarantine(plan_, std::move(qreader));
+  auto q = mart.Stage(con, Layer::kQuarantine, source_.name, partition,
+                      plan_.quarantine_select + db::RowSourceSql(&quarantine));
+  if (!q.ok()) {
+    mart.Discard(b);
+    mart.Discard(*s);
+    return q.status();
+  }
+  const PartitionCounts& c = stats.counts;
+  if (c.bronze != c.silver + c.quarantined || b.rows != c.bronze || s->rows != c.silver ||
+      q->rows != c.quarantined) {
+    mart.Discard(b);
+    mart.Discard(*s);
+    mart.Discard(*q);
+    return DataLossError(source_.name + " " + partition.ToString() + ": bronze " +
+                         std::to_string(c.bronze) + " rows (" + std::to_string(b.rows) +
+                         " written) != silver " + std::to_string(c.silver) + " (" +
+                         std::to_string(s->rows) + ") + quarantine " +
+                         std::to_string(c.quarantined) + " (" + std::to_string(q->rows) +
+                         "); nothing published for this partition");
+  }
+  RETURN_IF_ERROR(mart.Publish(b));
+  RETURN_IF_ERROR(mart.Publish(*s));
+  RETURN_IF_ERROR(mart.Publish(*q));
+  std::error_code ec;
+  fs::remove(spill, ec);
+  fs::remove(qspill, ec);
   return OkStatus();
+}
+
+Status SourceIngestor::PublishAll() {
+  const std::vector<int> months = MonthsInScope();
+  db::Options db_options;
+  db_options.memory_limit = options_.memory_limit;
+  db_options.temp_directory = spill_dir_ / "duckdb";
+  db_options.threads = std::max(1, options_.threads);
+  ASSIGN_OR_RETURN(db::Database database, db::Database::Open(":memory:", db_options));
+
+  const int workers = std::max(1, std::min<int>(options_.threads, static_cast<int>(months.size())));
+  std::vector<db::Connection> connections;
+  for (int w = 0; w < workers; ++w) {
+    ASSIGN_OR_RETURN(db::Connection con, database.Connect());
+    connections.push_back(std::move(con));
+  }
+  Progress progress("publish " + source_.name, months.size(), "partitions");
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;  // guards first_error, results and the on_partition callback
+  Status first_error;
+  std::map<int, MonthStats> results;
+  auto work = [&](db::Connection& con) {
+    while (!failed.load()) {
+      const size_t i = next.fetch_add(1);
+      if (i >= months.size()) return;
+      MonthStats stats;
+      const Status s = PublishMonth(con, months[i], stats);
+      std::lock_guard<std::mutex> lock(mu);
+      if (!s.ok()) {
+        if (first_error.ok()) first_error = s;
+        failed = true;
+        return;
+      }
+      if (options_.on_partition) options_.on_partition(stats.counts);
+      results.emplace(months[i], std::move(stats));
+      if (options_.show_progress) progress.Advance(1);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 1; w < workers; ++w) threads.emplace_back(work, std::ref(connections[w]));
+  work(connections[0]);
+  for (std::thread& t : threads) t.join();
+  progress.Finish();
+  for (auto& [month, stats] : results) {
+    report_.partitions.push_back(stats.counts);
+    for (const auto& [k, v] : stats.nulled) report_.nulled[k] += v;
+    for (const auto& [k, v] : stats.reasons) report_.quarantine_reasons[k] += v;
+  }
+  return first_error;
 }
 
 StatusOr<SourceReport> SourceIngestor::Run() {
@@ -401,29 +557,17 @@ StatusOr<SourceReport> SourceIngestor::Run() {
   ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader,
                    CsvReader::Open(source_.file, source_.delimiter));
   ASSIGN_OR_RETURN(std::vector<std::string> header, reader->ReadHeader());
-  RETURN_IF_ERROR(Prepare(header).WithPrefix(source_.file.string()));
+  RETURN_IF_ERROR(BuildPlan(header).WithPrefix(source_.file.string()));
 
-  Progress progress("ingest " + source_.name, reader->file_size(), "B");
-  const bool show = options_.show_progress;
-  CsvRecord rec;
-  uint64_t last_bytes = 0;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, reader->Next(rec));
-    if (!more) break;
-    if (rec.blank) {
-      report_.blank_lines++;
-      continue;
-    }
-    RETURN_IF_ERROR(ProcessRecord(rec));
-    if (show && (report_.records & 4095) == 0) {
-      progress.Advance(reader->bytes_consumed() - last_bytes);
-      last_bytes = reader->bytes_consumed();
-    }
-  }
-  if (show) progress.Advance(reader->bytes_consumed() - last_bytes);
-  progress.Finish();
-  RETURN_IF_ERROR(FlushAll());
-  RETURN_IF_ERROR(Publish());
+  spill_dir_ = project_.workspace / "tmp" /
+               (".ingest-" + source_.name + ".tmp-" + std::to_string(::getpid()));
+  RETURN_IF_ERROR(MakeDirs(spill_dir_));
+  RETURN_IF_ERROR(Split(*reader));
+  const auto split_done = std::chrono::steady_clock::now();
+  report_.split_seconds = std::chrono::duration<double>(split_done - start).count();
+  RETURN_IF_ERROR(PublishAll());
+  report_.publish_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - split_done).count();
   report_.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report_;
@@ -473,7 +617,8 @@ Status MatchHeader(const config::Source& source, const std::vector<std::string>&
     unexpected.clear();
   }
   if (missing.empty() && unexpected.empty()) return OkStatus();
-  std::string msg = "header does not match the configured columns of source \"" + source.name + "\":";
+  std::string msg =
+      "header does not match the configured columns of source \"" + source.name + "\":";
   if (!missing.empty()) msg += " missing " + ColumnList(missing) + ";";
   if (!unexpected.empty()) msg += " unexpected " + ColumnList(unexpected) + ";";
   if (missing.size() == 1 && unexpected.size() == 1) {

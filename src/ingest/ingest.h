@@ -33,8 +33,10 @@ struct IngestOptions {
   std::optional<Month> from, to;
   // Shows a progress line on a terminal.
   bool show_progress = true;
-  // DuckDB staging memory limit; past it DuckDB spills to <workspace>/tmp.
+  // DuckDB memory limit while writing Parquet.
   std::string memory_limit = "1GB";
+  // Partitions written in parallel (each with its own DuckDB connection).
+  int threads = 2;
   // Called after each partition is published (all three layers), e.g. to record it.
   std::function<void(const PartitionCounts&)> on_partition;
 };
@@ -49,6 +51,8 @@ struct SourceReport {
   std::map<std::string, int64_t> nulled;             // column -> values nulled by its rules
   std::map<std::string, int64_t> quarantine_reasons; // reason kind -> rows
   double seconds = 0;
+  double split_seconds = 0;    // pass 1: read, check and split by month
+  double publish_seconds = 0;  // pass 2: clean and write Parquet
 
   int64_t bronze() const;
   int64_t silver() const;

@@ -71,6 +71,55 @@ TEST(Appender, MissingTableIsNotFound) {
   EXPECT_EQ(Appender::Open(*con, "nope").status().code(), StatusCode::kNotFound);
 }
 
+// Emits `rows` rows (i, "s<i>") in chunks, then ends.
+class CountingSource : public RowSource {
+ public:
+  explicit CountingSource(int64_t rows) : rows_(rows) {}
+  const std::vector<std::pair<std::string, Type>>& Schema() const override { return schema_; }
+  Status Fill(ChunkBuilder& chunk) override {
+    while (next_ < rows_ && !chunk.full()) {
+      const size_t r = chunk.AddRow();
+      chunk.SetInt64(0, r, next_);
+      if (next_ % 3 == 0) {
+        chunk.SetNull(1, r);
+      } else {
+        chunk.SetString(1, r, "value number " + std::to_string(next_));
+      }
+      ++next_;
+    }
+    if (fail_at_end_ && next_ == rows_) return DataLossError("source broke");
+    return OkStatus();
+  }
+  bool fail_at_end_ = false;
+
+ private:
+  int64_t rows_;
+  int64_t next_ = 0;
+  std::vector<std::pair<std::string, Type>> schema_ = {{"i", Type::kBigint},
+                                                       {"s", Type::kVarchar}};
+};
+
+TEST(RowSource, StreamsRowsIntoAQuery) {
+  auto db = Database::Open(":memory:");
+  auto con = db->Connect();
+  CountingSource source(5000);
+  auto t = con->Query("SELECT count(*), sum(i), count(s) FROM " + RowSourceSql(&source));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(std::get<int64_t>(t->rows[0][0]), 5000);
+  EXPECT_EQ(std::get<int64_t>(t->rows[0][1]), int64_t{5000} * 4999 / 2);
+  EXPECT_EQ(std::get<int64_t>(t->rows[0][2]), 5000 - 1667);
+}
+
+TEST(RowSource, ErrorAbortsTheQueryWithItsMessage) {
+  auto db = Database::Open(":memory:");
+  auto con = db->Connect();
+  CountingSource source(10);
+  source.fail_at_end_ = true;
+  auto t = con->Query("SELECT count(*) FROM " + RowSourceSql(&source));
+  EXPECT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("source broke"), std::string::npos) << t.status().message();
+}
+
 TEST(Database, FileDatabasePersists) {
   testing::TempDir dir;
   const std::string path = (dir.path() / "x.duckdb").string();

@@ -1,0 +1,139 @@
+// Ingest throughput on lms_loan_daily-shaped data: bronze + silver + quarantine written as
+// Parquet partitions, end to end. Target (issue 2): >= 1M rows/s on 2 cores, peak RSS < 2 GiB.
+// Rows default to 10M; set RISKPIPE_BENCH_ROWS to change. Run:
+//   build-bench/bench/ingest_bench --benchmark_counters_tabular=true
+
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+
+#include "config/config.h"
+#include "core/atomic_writer.h"
+#include "core/date.h"
+#include "ingest/ingest.h"
+
+namespace {
+
+using namespace riskpipe;
+
+constexpr char kConfig[] = R"(
+project: bench
+workspace: ws
+sources:
+  - name: lms_loan_daily
+    file: raw/lms_loan_daily.csv
+    keys: [loan_id, snapshot_date]
+    date_column: snapshot_date
+    columns:
+      - {name: loan_id, type: string, required: true}
+      - {name: Customer_ID, type: string, required: true}
+      - {name: loan_start_date, type: date, required: true}
+      - {name: tenure, type: int, min: 1, max: 120, on_invalid: quarantine}
+      - {name: installment_num, type: int, required: true, min: 0, max: 120, on_invalid: quarantine}
+      - {name: loan_amt, type: float, min: 0, on_invalid: quarantine}
+      - {name: due_amt, type: float, min: 0, on_invalid: quarantine}
+      - {name: paid_amt, type: float, min: 0, on_invalid: quarantine}
+      - {name: overdue_amt, type: float, min: 0, on_invalid: quarantine}
+      - {name: balance, type: float, min: 0, on_invalid: quarantine}
+      - {name: snapshot_date, type: date, required: true, formats: [iso, dmy]}
+)";
+
+int64_t RowsWanted() {
+  const char* env = std::getenv("RISKPIPE_BENCH_ROWS");
+  return env != nullptr ? std::atoll(env) : 10'000'000;
+}
+
+void Append(std::string& b, int64_t v) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  b.append(buf, p);
+}
+
+// Writes loans of 11 monthly rows each (installments 0..10) across 25 cohorts, with one
+// in ten thousand rows dirty (negative paid_amt) so the quarantine path is exercised.
+void WriteLms(const std::filesystem::path& path, int64_t rows) {
+  auto w = AtomicFileWriter::Open(path);
+  w->Append("loan_id,Customer_ID,loan_start_date,tenure,installment_num,loan_amt,due_amt,"
+            "paid_amt,overdue_amt,balance,snapshot_date\n");
+  const Date base = Date::FromCivil(2023, 1, 1);
+  int64_t written = 0;
+  for (int64_t loan = 0; written < rows; ++loan) {
+    const Date start = base.AddMonths(static_cast<int>(loan % 25));
+    char cid[32];
+    const int n = std::snprintf(cid, sizeof(cid), "CUS_0x%llx", static_cast<long long>(loan + 1000));
+    const std::string s = start.ToString();
+    std::string us = s;
+    for (char& c : us) c = c == '-' ? '_' : c;
+    int64_t paid_total = 0;
+    for (int k = 0; k <= 10 && written < rows; ++k, ++written) {
+      std::string& b = w->buffer();
+      const int64_t due = k == 0 ? 0 : 1000;
+      const int64_t paid = (loan % 4 == 0 && k >= 3) ? 0 : due;
+      paid_total += paid;
+      b.append(cid, n).append("_").append(us).append(",").append(cid, n).append(",");
+      b.append(s).append(",10,");
+      Append(b, k);
+      b.append(",10000.0,");
+      Append(b, due);
+      b.append(".0,");
+      if (written % 10000 == 9999) b.append("-");
+      Append(b, paid);
+      b.append(".0,");
+      Append(b, k * 1000 - paid_total);
+      b.append(".0,");
+      Append(b, 10000 - paid_total);
+      b.append(".0,").append(start.AddMonths(k).ToString()).append("\n");
+      w->MaybeFlush();
+    }
+  }
+  (void)w->Commit();
+}
+
+void BM_IngestLms(benchmark::State& state) {
+  const int64_t rows = RowsWanted();
+  const auto root = std::filesystem::temp_directory_path() / "riskpipe-ingest-bench";
+  std::filesystem::remove_all(root);
+  auto project = config::ParseProject(kConfig, root / "riskpipe.yaml");
+  if (!project.ok()) {
+    state.SkipWithError(project.status().ToString().c_str());
+    return;
+  }
+  WriteLms(project->sources[0].file, rows);
+  const double mb = static_cast<double>(std::filesystem::file_size(project->sources[0].file)) / 1e6;
+  int64_t silver = 0, quarantined = 0;
+  double split = 0, publish = 0;
+  for (auto _ : state) {
+    ingest::IngestOptions options;
+    options.show_progress = false;
+    auto report = ingest::IngestSource(*project, project->sources[0], options);
+    if (!report.ok()) {
+      state.SkipWithError(report.status().ToString().c_str());
+      break;
+    }
+    silver = report->silver();
+    quarantined = report->quarantined();
+    split = report->split_seconds;
+    publish = report->publish_seconds;
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  state.counters["rows"] = static_cast<double>(rows);
+  state.counters["csv_MB"] = mb;
+  state.counters["silver"] = static_cast<double>(silver);
+  state.counters["quarantined"] = static_cast<double>(quarantined);
+  state.counters["rows_per_s"] =
+      benchmark::Counter(static_cast<double>(rows) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+  state.counters["split_s"] = split;
+  state.counters["publish_s"] = publish;
+  state.counters["peak_rss_MB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
+  std::filesystem::remove_all(root);
+}
+BENCHMARK(BM_IngestLms)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
