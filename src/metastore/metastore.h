@@ -1,0 +1,143 @@
+#pragma once
+// The metastore: riskpipe's SQLite file (<workspace>/metastore.sqlite) with the run log (runs
+// and their steps); later schema versions add the registry catalog, approvals and alerts.
+// Thread-safety: a Metastore is one SQLite connection; use one per thread. Several processes
+// may use the same file at once: SQLite serialises writers (WAL, 5 s busy timeout) and readers
+// never block. Timestamps are UTC ISO-8601 with milliseconds: "2026-11-23T09:41:02.123Z".
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace riskpipe::metastore {
+
+class Database;
+
+// The state of a run or a step; stored as 'running', 'succeeded', 'failed'.
+enum class RunStatus { kRunning, kSucceeded, kFailed };
+std::string_view RunStatusName(RunStatus status);
+// The inverse of RunStatusName; InvalidArgument for any other text.
+StatusOr<RunStatus> ParseRunStatus(std::string_view name);
+
+// One invocation of a riskpipe command. finished_at is "" while running.
+struct RunRecord {
+  int64_t run_id = 0;
+  std::string command;
+  std::string args;
+  std::string started_at;
+  std::string finished_at;
+  RunStatus status = RunStatus::kRunning;
+  std::string error;
+};
+
+// One unit of work inside a run, usually one table and partition.
+struct StepRecord {
+  int64_t step_id = 0;
+  int64_t run_id = 0;
+  std::string step;
+  std::string table_name;
+  std::string partition;  // A snapshot date such as "2024-03-01", or "" for none.
+  int64_t rows_in = 0, rows_out = 0, rows_quarantined = 0;
+  double seconds = 0;  // Wall-clock duration from started_at to finished_at; 0 while running.
+  RunStatus status = RunStatus::kRunning;
+  std::string error;
+  std::string started_at, finished_at;  // finished_at is "" while running.
+  std::string inputs_hash;              // Fingerprint of the inputs, for idempotent skipping.
+  std::string details_json;             // "" or one valid JSON text.
+};
+
+// What FinishStep records. status must not be kRunning.
+struct StepResult {
+  int64_t rows_in = 0, rows_out = 0, rows_quarantined = 0;
+  RunStatus status = RunStatus::kSucceeded;
+  std::string error;
+  std::string details_json;  // "" or valid JSON, else FinishStep fails with InvalidArgument.
+};
+
+// Selects steps for ListSteps. An unset or empty field matches everything.
+struct StepFilter {
+  std::optional<int64_t> run_id;
+  std::string step;
+  std::string table_name;
+  std::string partition;
+  int limit = 1000;  // At most this many rows, newest first; must be positive.
+};
+
+struct Options {
+  // The source of "now" for timestamps and step durations. Tests inject a fixed clock.
+  std::function<std::chrono::system_clock::time_point()> clock = [] {
+    return std::chrono::system_clock::now();
+  };
+};
+
+// The newest schema version this build knows: the number of migrations.
+int LatestSchemaVersion();
+
+// "2026-11-23T09:41:02.123Z" for a time point (milliseconds truncated toward the past).
+std::string FormatUtcTimestamp(std::chrono::system_clock::time_point t);
+
+class Metastore {
+ public:
+  // Opens the file, creating it and its parent folders when missing, and applies pending
+  // schema migrations. FailedPrecondition when the file's schema is newer than this build,
+  // DataLoss when the file is not an SQLite database, Unavailable when another process held
+  // the write lock past the busy timeout, Internal on other failures.
+  static StatusOr<Metastore> Open(const std::filesystem::path& path, Options options = {});
+  Metastore(Metastore&& other) noexcept;
+  Metastore& operator=(Metastore&& other) noexcept;
+  Metastore(const Metastore&) = delete;
+  Metastore& operator=(const Metastore&) = delete;
+  ~Metastore();
+
+  // The file's schema version; equals LatestSchemaVersion() after Open.
+  StatusOr<int> SchemaVersion();
+
+  // Records a new running run begun by this process; returns its run_id (never reused).
+  StatusOr<int64_t> BeginRun(std::string_view command, std::string_view args);
+  // Ends a running run. NotFound for an unknown id, FailedPrecondition when it has already
+  // ended, InvalidArgument when `status` is kRunning.
+  Status FinishRun(int64_t run_id, RunStatus status, std::string_view error = "");
+
+  // Records a new running step of a running run; returns its step_id. NotFound for an unknown
+  // run, FailedPrecondition when the run has ended.
+  StatusOr<int64_t> BeginStep(int64_t run_id, std::string_view step, std::string_view table_name,
+                              std::string_view partition, std::string_view inputs_hash = "");
+  // Ends a running step, storing `result` and the seconds since it began. NotFound for an
+  // unknown id, FailedPrecondition when it has already ended, InvalidArgument when
+  // result.status is kRunning or result.details_json is not valid JSON.
+  Status FinishStep(int64_t step_id, const StepResult& result);
+
+  // The `limit` most recently begun runs, newest first. InvalidArgument when limit <= 0.
+  StatusOr<std::vector<RunRecord>> ListRuns(int limit);
+  // Steps matching `filter`, newest first. InvalidArgument when filter.limit <= 0.
+  StatusOr<std::vector<StepRecord>> ListSteps(const StepFilter& filter);
+  // The most recently begun succeeded step for (step, table_name, partition), or nullopt.
+  StatusOr<std::optional<StepRecord>> LatestSucceededStep(std::string_view step,
+                                                          std::string_view table_name,
+                                                          std::string_view partition);
+
+  // Marks as failed, with error "interrupted", every running run whose process is gone (same
+  // host, pid no longer alive, or no pid recorded), then every running step whose run is no
+  // longer running. Runs begun on another host are left alone: their pids mean nothing here.
+  // Returns how many rows (runs plus steps) were marked.
+  StatusOr<int> MarkInterrupted();
+
+ private:
+  Metastore(std::unique_ptr<Database> db, Options options);
+  template <typename F>
+  auto Guarded(F&& body) -> decltype(body());
+  std::chrono::system_clock::time_point Now() const;
+
+  std::unique_ptr<Database> db_;  // Null only in a moved-from Metastore.
+  Options options_;
+};
+
+}  // namespace riskpipe::metastore
