@@ -95,14 +95,14 @@ int RunIngest(const GlobalFlags& global, const IngestFlags& flags) {
     options.on_partition = [&](const ingest::PartitionCounts& c) {
       auto id = meta->BeginStep(*run_id, "ingest_partition", source->name, c.partition.ToString());
       if (!id.ok()) return;
-      metastore::Metastore::StepResult r;
+      metastore::StepResult r;
       r.rows_in = c.bronze;
       r.rows_out = c.silver;
       r.rows_quarantined = c.quarantined;
       (void)meta->FinishStep(*id, r);
     };
     auto report = ingest::IngestSource(*project, *source, options);
-    metastore::Metastore::StepResult result;
+    metastore::StepResult result;
     if (report.ok()) {
       result.rows_in = report->bronze();
       result.rows_out = report->silver();

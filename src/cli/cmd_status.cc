@@ -42,7 +42,7 @@ int RunStatus(const GlobalFlags& global, const StatusFlags& flags) {
                 static_cast<long long>(run.run_id), run.command.c_str(), StatusText(run.status),
                 run.started_at.c_str(), run.finished_at.empty() ? "-" : run.finished_at.c_str(),
                 run.error.empty() ? "" : "  error: ", run.error.c_str());
-    metastore::Metastore::StepFilter filter;
+    metastore::StepFilter filter;
     filter.run_id = run.run_id;
     if (flags.run_id == 0) filter.step = "ingest";
     auto steps = meta->ListSteps(filter);

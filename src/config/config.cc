@@ -70,7 +70,7 @@ Status ParseColumn(const YAML::Node& node, const std::string& origin, const std:
   col.line = m.line();
   RETURN_IF_ERROR(m.ReadString("name", col.name, true));
   const YAML::Node type = m.Get("type");
-  if (!type.IsDefined()) return m.Error("type", "required key is missing");
+  if (!type.IsDefined()) return m.Missing("type");
   RETURN_IF_ERROR(ParseChoice(m, "type", type, kTypes, col.type));
   RETURN_IF_ERROR(m.ReadString("description", col.description, false));
   RETURN_IF_ERROR(m.ReadBool("required", col.required));
@@ -142,7 +142,7 @@ Status ParseSource(const YAML::Node& node, const std::string& origin, const std:
     RETURN_IF_ERROR(ParseChoice(m, "extra_columns", n, kExtra, src.extra_columns));
   }
   const YAML::Node cols = m.Get("columns");
-  if (!cols.IsDefined()) return m.Error("columns", "required key is missing");
+  if (!cols.IsDefined()) return m.Missing("columns");
   if (!cols.IsSequence() || cols.size() == 0) {
     return m.Error("columns", "expected a non-empty list of columns", &cols);
   }
@@ -231,7 +231,7 @@ StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origi
   }
   p.pii_salt = salt;
   const YAML::Node sources = m.Get("sources");
-  if (!sources.IsDefined()) return m.Error("sources", "required key is missing");
+  if (!sources.IsDefined()) return m.Missing("sources");
   if (!sources.IsSequence() || sources.size() == 0) {
     return m.Error("sources", "expected a non-empty list of sources", &sources);
   }

@@ -1,5 +1,8 @@
 #include "config/yaml_reader.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace riskpipe::config::internal {
 
 int LineOf(const YAML::Node& node) {
@@ -24,6 +27,35 @@ Status YamlMap::Error(const std::string& key, const std::string& problem,
   return InvalidArgumentError(origin_ + ":" + std::to_string(line) + ": " + where + ": " + problem);
 }
 
+namespace {
+// Levenshtein distance, for "did you mean" hints on short keys.
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+}  // namespace
+
+Status YamlMap::Missing(const std::string& key) const {
+  if (node_.IsMap()) {
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      const std::string other = it->first.Scalar();
+      if (read_.count(other) == 0 && EditDistance(other, key) <= 2) {
+        return Error(other, "unknown key (did you mean \"" + key + "\"? see docs/config.md)",
+                     &it->first);
+      }
+    }
+  }
+  return Error(key, "required key is missing");
+}
+
 Status YamlMap::CheckIsMap() const {
   if (!node_.IsMap()) return Error("", "expected a mapping of keys to values", &node_);
   return OkStatus();
@@ -37,7 +69,7 @@ YAML::Node YamlMap::Get(const std::string& key) {
 Status YamlMap::ReadString(const std::string& key, std::string& out, bool required) {
   const YAML::Node n = Get(key);
   if (!n.IsDefined() || n.IsNull()) {
-    if (required) return Error(key, "required key is missing");
+    if (required) return Missing(key);
     return OkStatus();
   }
   if (!n.IsScalar()) return Error(key, "expected a text value", &n);

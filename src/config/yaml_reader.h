@@ -31,6 +31,9 @@ class YamlMap {
   Status CheckNoUnknownKeys() const;
 
   // "<origin>:<line>: <path>.<key>: <problem>", with the line of `at` (or of this map).
+  // Error for a missing required key; when a key that was never read is a likely misspelling
+  // of it (edit distance <= 2), the error names that key and its line instead.
+  Status Missing(const std::string& key) const;
   Status Error(const std::string& key, const std::string& problem,
                const YAML::Node* at = nullptr) const;
   std::string ChildPath(const std::string& key) const;
