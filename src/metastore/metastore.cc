@@ -117,6 +117,18 @@ Status RequireEnded(RunStatus status, std::string_view what) {
                               ": cannot finish with status running");
 }
 
+// InvalidArgument unless `json` is "" or one valid JSON text. FinishStep checks this before it
+// looks at the row, as it checks the status, so a bad argument is reported as such whatever
+// state the step is in; the table's CHECK constraint remains the file's own guard.
+Status RequireJsonOrEmpty(Database& db, std::string_view json, std::string_view what) {
+  if (json.empty()) return OkStatus();
+  ASSIGN_OR_RETURN(Statement check, PrepareBound(db, "SELECT json_valid(?1)", json));
+  ASSIGN_OR_RETURN(const bool row, check.Step());
+  if (row && check.ColumnInt64(0) == 1) return OkStatus();
+  return InvalidArgumentError("metastore " + db.path().string() + ": " + std::string(what) +
+                              ": details_json is not valid JSON");
+}
+
 }  // namespace
 
 std::string_view RunStatusName(RunStatus status) {
@@ -270,7 +282,9 @@ StatusOr<int64_t> Metastore::BeginStep(int64_t run_id, std::string_view step,
 
 Status Metastore::FinishStep(int64_t step_id, const StepResult& result) {
   return Guarded([&]() -> Status {
-    RETURN_IF_ERROR(RequireEnded(result.status, "step " + std::to_string(step_id)));
+    const std::string what = "step " + std::to_string(step_id);
+    RETURN_IF_ERROR(RequireEnded(result.status, what));
+    RETURN_IF_ERROR(RequireJsonOrEmpty(*db_, result.details_json, what));
     const Clock::time_point now = Now();
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db_));
     // The duration comes from the stored start; a clock stepped backwards gives 0, not < 0.

@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 namespace riskpipe::metastore {
 namespace {
@@ -10,6 +12,10 @@ namespace {
 // How long a connection waits for another process's write lock before SQLITE_BUSY. 5 s was
 // measured with two writer processes and 0 busy errors (shared/dependency-notes.md, SQLite).
 constexpr int kBusyTimeoutMs = 5000;
+
+// The pause between attempts to switch a file to WAL while another connection holds a lock
+// (see Database::Configure): short against the busy timeout, long enough not to spin.
+constexpr std::chrono::milliseconds kWalRetryPause{5};
 
 // The first few words of an SQL text, whitespace collapsed, to name a statement in errors:
 // "INSERT INTO steps (run_id,".
@@ -37,9 +43,10 @@ Status FromCode(int rc, std::string message) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return UnavailableError(std::move(message));
+    // SQLITE_RANGE (a bind index out of range) is a mistake in riskpipe's code, not in its
+    // input, so it stays Internal with the other codes.
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
-    case SQLITE_RANGE:
     case SQLITE_TOOBIG:
       return InvalidArgumentError(std::move(message));
     case SQLITE_CORRUPT:
@@ -157,16 +164,32 @@ Status Database::Configure() {
   int rc = sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   if (rc != SQLITE_OK) return ConnectionError(db_, rc, path_, "busy_timeout");
   // WAL lets readers proceed while one writer commits, and is persistent in the file.
-  ASSIGN_OR_RETURN(Statement wal, Prepare("PRAGMA journal_mode=WAL"));
-  ASSIGN_OR_RETURN(const bool row, wal.Step());
-  const std::string mode = row ? wal.ColumnText(0) : "";
-  if (mode != "wal") {
+  // Switching a file to WAL rewrites its header under the write lock. When another connection
+  // holds that lock, SQLite returns SQLITE_BUSY at once without calling the busy handler (this
+  // connection already reads the file, and waiting could deadlock). That happens when several
+  // processes open a new file together, so retry here for as long as the busy timeout allows.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  StatusOr<std::string> mode = JournalModeWal();
+  while (!mode.ok() && mode.status().code() == StatusCode::kUnavailable &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kWalRetryPause);
+    mode = JournalModeWal();
+  }
+  if (!mode.ok()) return mode.status();
+  if (*mode != "wal") {
     return FailedPreconditionError("metastore " + path_.string() +
-                                   ": cannot use WAL journal mode (got '" + mode + "')");
+                                   ": cannot use WAL journal mode (got '" + *mode + "')");
   }
   // NORMAL is durable in WAL mode except for the last commits before a power loss, and it
   // does not fsync on every commit.
   return Execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");
+}
+
+StatusOr<std::string> Database::JournalModeWal() {
+  ASSIGN_OR_RETURN(Statement wal, Prepare("PRAGMA journal_mode=WAL"));
+  ASSIGN_OR_RETURN(const bool row, wal.Step());
+  return row ? wal.ColumnText(0) : std::string();
 }
 
 Database::Database(Database&& other) noexcept

@@ -83,6 +83,8 @@ class Database {
  private:
   Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   Status Configure();
+  // Runs PRAGMA journal_mode=WAL once; the resulting mode ("wal" unless the file cannot).
+  StatusOr<std::string> JournalModeWal();
 
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;

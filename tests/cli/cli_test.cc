@@ -22,7 +22,7 @@ using riskpipe::testing::TempDir;
 
 std::string Binary() {
   const char* b = std::getenv("RISKPIPE_BINARY");
-  return b != nullptr ? b : "build/riskpipe";
+  return b != nullptr ? b : RISKPIPE_DEFAULT_BINARY;
 }
 
 struct Result {
