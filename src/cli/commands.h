@@ -53,6 +53,30 @@ struct StatusFlags {
 void RegisterStatus(CLI::App& app, StatusFlags& flags);
 int RunStatus(const GlobalFlags& global, const StatusFlags& flags);
 
+struct QualityFlags {
+  std::string table;
+  std::string layer = "silver";
+  std::string month;
+  bool all_months = false;
+};
+void RegisterQuality(CLI::App& app, QualityFlags& flags);
+int RunQuality(const GlobalFlags& global, const QualityFlags& flags);
+
+struct FeaturesFlags {
+  std::string from, to, as_of, cutoff, events, out;
+  bool keep_unlabelled = false;
+};
+void RegisterFeatures(CLI::App& app, FeaturesFlags& flags);
+// `sub` is the subcommand: "build" or "training-set".
+int RunFeatures(const GlobalFlags& global, const FeaturesFlags& flags, const std::string& sub);
+
+struct MaterializeFlags {
+  std::string as_of;
+  int keep = 5;
+};
+void RegisterMaterialize(CLI::App& app, MaterializeFlags& flags);
+int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags);
+
 void RegisterCheckConfig(CLI::App& app);
 int RunCheckConfig(const GlobalFlags& global);
 

@@ -53,6 +53,12 @@ int main(int argc, char** argv) {
   RegisterSynth(app, synth);
   RegisterIngest(app, ingest);
   RegisterStatus(app, status);
+  QualityFlags quality;
+  RegisterQuality(app, quality);
+  FeaturesFlags features;
+  RegisterFeatures(app, features);
+  MaterializeFlags materialize;
+  RegisterMaterialize(app, materialize);
   RegisterCheckConfig(app);
 
   try {
@@ -74,6 +80,12 @@ int main(int argc, char** argv) {
   if (cmd == "ingest") return RunIngest(global, ingest);
   if (cmd == "status") return RunStatus(global, status);
   if (cmd == "check-config") return RunCheckConfig(global);
+  if (cmd == "quality") return RunQuality(global, quality);
+  if (cmd == "materialize") return RunMaterialize(global, materialize);
+  if (cmd == "features") {
+    const auto subs = app.get_subcommands().front()->get_subcommands();
+    return RunFeatures(global, features, subs.empty() ? "" : subs.front()->get_name());
+  }
   std::fprintf(stderr, "riskpipe: unknown command %s\n", cmd.c_str());
   return kExitUsage;
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "config/features_parse.h"
 #include "config/yaml_reader.h"
 #include "core/files.h"
 
@@ -230,6 +231,11 @@ StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origi
     if (const char* v = std::getenv(salt_env.c_str()); v != nullptr && *v != '\0') salt = v;
   }
   p.pii_salt = salt;
+  std::string expectations = "expectations";
+  RETURN_IF_ERROR(m.ReadString("expectations", expectations, false));
+  p.expectations_dir =
+      (fs::path(expectations).is_absolute() ? fs::path(expectations) : base / expectations)
+          .lexically_normal();
   const YAML::Node sources = m.Get("sources");
   if (!sources.IsDefined()) return m.Missing("sources");
   if (!sources.IsSequence() || sources.size() == 0) {
@@ -245,6 +251,14 @@ StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origi
                      "source \"" + s.name + "\" is declared twice", &at);
     }
     p.sources.push_back(std::move(s));
+  }
+  if (const YAML::Node n = m.Get("label"); n.IsDefined() && !n.IsNull()) {
+    LabelDef label;
+    RETURN_IF_ERROR(internal::ParseLabel(n, name, p.sources, label));
+    p.label = std::move(label);
+  }
+  if (const YAML::Node n = m.Get("features"); n.IsDefined() && !n.IsNull()) {
+    RETURN_IF_ERROR(internal::ParseFeatures(n, name, p.sources, p.features));
   }
   RETURN_IF_ERROR(m.CheckNoUnknownKeys());
   return p;

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "config/features.h"
 #include "core/date.h"
 #include "core/status.h"
 
@@ -72,6 +74,10 @@ struct Source {
   const Column* FindColumn(std::string_view name) const;
 };
 
+// The columns a source's silver table has: its declared columns without PII-dropped ones,
+// PII-hashed ones as <name>_sha256, plus the partition column snapshot_date.
+std::set<std::string> SilverColumns(const Source& source);
+
 struct Project {
   std::string name;
   std::filesystem::path config_path;  // the file this came from
@@ -80,6 +86,13 @@ struct Project {
   // there, else the literal pii_salt.
   std::string pii_salt;
   std::vector<Source> sources;
+  // Folder of the data-quality expectation suites (`expectations:`, default "expectations"
+  // beside this file); absolute. See config/expectations.h.
+  std::filesystem::path expectations_dir;
+  // The label definition (`label:`), absent when the project has none yet.
+  std::optional<LabelDef> label;
+  // Feature views (`features:`); empty when the project has none yet.
+  FeatureSet features;
 
   const Source* FindSource(std::string_view name) const;
 };

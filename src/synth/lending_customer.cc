@@ -31,7 +31,7 @@ constexpr double kLoading[kDriverCount] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5,  0.5,
 constexpr double kWeight[kDriverCount] = {0.3, 0.3, 0.3, 0.3, 0.3, 0.25, 0.2,
                                           0.2, 0.15, 0.1, 0.3, 0.25, 0.15};
 // Sd of the idiosyncratic noise added to the weighted sum before thresholding.
-constexpr double kRiskNoise = 1.3;
+constexpr double kRiskNoise = 1.45;
 // Loadings of the drivers that do not enter the risk but correlate with it through Q
 // (Num_of_Delayed_Payment AUC 0.64, Changed_Credit_Limit 0.53, utilisation 0.48).
 constexpr double kDelayedPaymentsLoading = 0.4;

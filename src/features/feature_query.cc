@@ -1,0 +1,240 @@
+#include "features/feature_query.h"
+
+#include <set>
+
+namespace riskpipe::features {
+namespace {
+
+using config::FeatureView;
+using config::ViewKind;
+using db::QuoteIdent;
+using db::QuoteLiteral;
+
+// Undated rows (partition 1900-01-01) have no event time and never feed a feature.
+constexpr char kDatedFilter[] = "snapshot_date > DATE '1900-01-01'";
+
+std::string Cte(size_t i, const char* what) { return "v" + std::to_string(i) + "_" + what; }
+
+std::string AsofColumn(const FeatureView& v) { return "_asof_" + v.name; }
+
+// The entity's source rows with the view's join keys: _e (entity) and _t (event time).
+StatusOr<std::string> SourceSql(const datamart::Datamart& mart, const FeatureView& v) {
+  auto read = mart.ReadSql(datamart::Layer::kSilver, v.source);
+  if (!read.ok()) {
+    return NotFoundError("feature view \"" + v.name + "\": " + read.status().message() +
+                         " (run `riskpipe ingest` first)");
+  }
+  return "SELECT *, " + QuoteIdent(v.entity) + " AS _e, " + QuoteIdent(v.event_time) +
+         " AS _t FROM " + *read + " WHERE " + kDatedFilter;
+}
+
+std::string FeatureList(const FeatureView& v) {
+  std::string out;
+  for (const auto& f : v.features) {
+    out += ", (" + f.expr + ") AS " + QuoteIdent(f.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+FeatureSchema SchemaOf(const config::FeatureSet& set) {
+  FeatureSchema s;
+  s.key = set.spine.key;
+  s.entity = set.spine.entity;
+  for (const auto& v : set.views) {
+    for (const auto& f : v.features) s.features.push_back(f.name);
+    if (v.kind != ViewKind::kSpine) s.audit_columns.push_back(AsofColumn(v));
+  }
+  return s;
+}
+
+Status CheckFeatureSet(const config::Project& project) {
+  const config::FeatureSet& set = project.features;
+  if (!set.defined()) {
+    return FailedPreconditionError(project.config_path.string() +
+                                   ": no `features:` section (see docs/features.md)");
+  }
+  const std::set<std::string> reserved = {set.spine.key, set.spine.entity, kDecisionDate};
+  for (const FeatureView& v : set.views) {
+    const std::string where = project.config_path.string() + ":" + std::to_string(v.line) +
+                              ": feature view \"" + v.name + "\": ";
+    for (const auto& f : v.features) {
+      if (reserved.count(f.name) != 0 || f.name.rfind("_asof_", 0) == 0) {
+        return InvalidArgumentError(where + "feature name \"" + f.name +
+                                    "\" is reserved (key, entity, decision_date or _asof_*)");
+      }
+    }
+    if (v.kind == ViewKind::kSpine) continue;
+    const config::Source* src = project.FindSource(v.source);
+    if (src == nullptr) return InvalidArgumentError(where + "unknown source " + v.source);
+    if (v.event_time == datamart::kPartitionColumn && src->date_column != datamart::kPartitionColumn) {
+      return InvalidArgumentError(
+          where + "event_time snapshot_date is the first day of the partition month, earlier "
+                  "than the rows' own date (" + src->date_column +
+          "): rows dated after a decision date in the same month would reach its features. "
+          "Use event_time: " + src->date_column);
+    }
+  }
+  return OkStatus();
+}
+
+StatusOr<std::string> SpineSql(const config::Project& project, const datamart::Datamart& mart,
+                               const Date* from, const Date* to) {
+  const config::Spine& spine = project.features.spine;
+  auto read = mart.ReadSql(datamart::Layer::kSilver, spine.source);
+  if (!read.ok()) {
+    return NotFoundError("feature spine: " + read.status().message() +
+                         " (run `riskpipe ingest` first)");
+  }
+  std::string sql = "SELECT *, " + QuoteIdent(spine.date) + " AS " + kDecisionDate + " FROM " +
+                    *read + " WHERE " + kDatedFilter + " AND " + QuoteIdent(spine.date) +
+                    " IS NOT NULL";
+  if (!spine.where.empty()) sql += " AND (" + spine.where + ")";
+  // The partition filter lets DuckDB skip files; the date filter is the exact bound.
+  if (from != nullptr) sql += " AND " + QuoteIdent(spine.date) + " >= DATE '" + from->ToString() + "'";
+  if (to != nullptr) sql += " AND " + QuoteIdent(spine.date) + " <= DATE '" + to->ToString() + "'";
+  return sql;
+}
+
+StatusOr<std::string> EventSpineSql(const config::Project& project,
+                                    const datamart::Datamart& mart, std::string_view events_sql,
+                                    bool events_have_key) {
+  const config::Spine& spine = project.features.spine;
+  ASSIGN_OR_RETURN(std::string all, SpineSql(project, mart, nullptr, nullptr));
+  const std::string entity = QuoteIdent(spine.entity);
+  const std::string key = QuoteIdent(spine.key);
+  std::string exclude = std::string(kDecisionDate) + ", " + entity;
+  std::string own = "e." + entity + ", e." + kDecisionDate;
+  if (events_have_key && spine.key != spine.entity) {
+    exclude += ", " + key;
+    own += ", e." + key;
+  }
+  // ASOF LEFT JOIN: the latest spine row at or before each event's decision date.
+  return "SELECT s.* EXCLUDE (" + exclude + "), " + own + " FROM (" + std::string(events_sql) +
+         ") e ASOF LEFT JOIN (" + all + ") s ON e." + entity + " = s." + entity + " AND e." +
+         kDecisionDate + " >= s." + kDecisionDate;
+}
+
+StatusOr<std::string> FeatureSql(const config::Project& project, const datamart::Datamart& mart,
+                                 std::string_view spine_sql) {
+  RETURN_IF_ERROR(CheckFeatureSet(project));
+  const config::FeatureSet& set = project.features;
+  const std::string key = QuoteIdent(set.spine.key);
+  const std::string entity = QuoteIdent(set.spine.entity);
+  std::string with = "WITH base AS (SELECT row_number() OVER () AS _rid, * FROM (" +
+                     std::string(spine_sql) + ")), keys AS (SELECT _rid, " + entity +
+                     " AS _k, " + kDecisionDate + " FROM base)";
+  std::string select = "SELECT b." + key + ", b." + entity + ", b." + kDecisionDate;
+  std::string audit;
+  std::string from = " FROM base b";
+  for (size_t i = 0; i < set.views.size(); ++i) {
+    const FeatureView& v = set.views[i];
+    const std::string name = Cte(i, "f");
+    if (v.kind == ViewKind::kSpine) {
+      with += ", " + name + " AS (SELECT _rid" + FeatureList(v) + " FROM base)";
+      for (const auto& f : v.features) select += ", " + name + "." + QuoteIdent(f.name);
+      from += " JOIN " + name + " USING (_rid)";
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string source, SourceSql(mart, v));
+    with += ", " + Cte(i, "src") + " AS (" + source + ")";
+    const std::string asof = QuoteIdent(AsofColumn(v));
+    if (v.kind == ViewKind::kLatest) {
+      // The joined row j has the source's columns plus decision_date; expressions see both.
+      std::string joined = "SELECT k._rid, k." + std::string(kDecisionDate) + ", s.* FROM keys k ASOF LEFT JOIN " +
+                           Cte(i, "src") + " s ON k._k = s._e AND k." + kDecisionDate +
+                           " >= s._t";
+      std::string keep = "TRUE";
+      if (v.max_age_days > 0) {
+        keep = "j._t >= j." + std::string(kDecisionDate) + " - INTERVAL " +
+               std::to_string(v.max_age_days) + " DAY";
+      }
+      std::string cols;
+      for (const auto& f : v.features) {
+        cols += ", CASE WHEN " + keep + " THEN (" + f.expr + ") END AS " + QuoteIdent(f.name);
+      }
+      with += ", " + name + " AS (SELECT j._rid, CASE WHEN " + keep + " THEN j._t END AS " + asof +
+              cols + " FROM (" + joined + ") j)";
+      for (const auto& f : v.features) select += ", " + name + "." + QuoteIdent(f.name);
+      audit += ", " + name + "." + asof;
+      from += " JOIN " + name + " USING (_rid)";
+    } else {
+      std::string cond = "s._e = k._k AND s._t " + std::string(v.strict ? "<" : "<=") + " k." +
+                         kDecisionDate;
+      if (v.window_days > 0) {
+        cond += " AND s._t >= k." + std::string(kDecisionDate) + " - INTERVAL " +
+                std::to_string(v.window_days) + " DAY";
+      }
+      const std::string joined = "SELECT k._rid, k." + std::string(kDecisionDate) +
+                                 ", s.* FROM keys k JOIN " + Cte(i, "src") + " s ON " + cond;
+      with += ", " + name + " AS (SELECT _rid, max(_t) AS " + asof + FeatureList(v) + " FROM (" +
+              joined + ") GROUP BY _rid)";
+      // The aggregates of an empty window (count -> 0, others -> NULL), for events whose
+      // window holds no source row.
+      const std::string empty = Cte(i, "empty");
+      with += ", " + empty + " AS (SELECT NULL::DATE AS _none" + FeatureList(v) +
+              " FROM (SELECT NULL::DATE AS " + kDecisionDate + ", * FROM " + Cte(i, "src") +
+              " WHERE FALSE))";
+      for (const auto& f : v.features) {
+        const std::string col = QuoteIdent(f.name);
+        select += ", CASE WHEN " + name + "._rid IS NULL THEN " + empty + "." + col + " ELSE " +
+                  name + "." + col + " END AS " + col;
+      }
+      audit += ", " + name + "." + asof;
+      from += " LEFT JOIN " + name + " USING (_rid) CROSS JOIN " + empty;
+    }
+  }
+  return with + " " + select + audit + from + " ORDER BY b._rid";
+}
+
+std::string AuditSql(const config::FeatureSet& set, std::string_view feature_relation) {
+  std::string sql = "SELECT 'none' AS view, 0 AS violations";
+  for (const FeatureView& v : set.views) {
+    if (v.kind == ViewKind::kSpine) continue;
+    sql += " UNION ALL SELECT " + QuoteLiteral(v.name) + ", count(*) FROM " +
+           std::string(feature_relation) + " WHERE " + QuoteIdent(AsofColumn(v)) +
+           (v.kind == ViewKind::kAggregate && v.strict ? " >= " : " > ") + kDecisionDate;
+  }
+  return sql;
+}
+
+Status ValidateFeatures(const config::Project& project, const datamart::Datamart& mart,
+                        db::Connection& con) {
+  RETURN_IF_ERROR(CheckFeatureSet(project));
+  const config::FeatureSet& set = project.features;
+  ASSIGN_OR_RETURN(std::string spine, SpineSql(project, mart, nullptr, nullptr));
+  for (const FeatureView& v : set.views) {
+    std::string rel = "(SELECT * FROM (" + spine + ") LIMIT 0)";
+    if (v.kind != ViewKind::kSpine) {
+      ASSIGN_OR_RETURN(std::string source, SourceSql(mart, v));
+      rel = "(SELECT NULL::DATE AS " + std::string(kDecisionDate) + ", * FROM (" + source +
+            ") LIMIT 0)";
+    }
+    for (const auto& f : v.features) {
+      // Row-level views must not aggregate (mixing with * fails); aggregate views must
+      // aggregate (grouping by the decision date fails on a bare column).
+      const std::string sql =
+          v.kind == ViewKind::kAggregate
+              ? "SELECT (" + f.expr + ") FROM " + rel + " t GROUP BY t." + kDecisionDate
+              : "SELECT (" + f.expr + "), * FROM " + rel + " t";
+      Status s = con.Execute(sql);
+      if (!s.ok()) {
+        return InvalidArgumentError(project.config_path.string() + ":" +
+                                    std::to_string(f.line) + ": feature view \"" + v.name +
+                                    "\", feature \"" + f.name + "\": " + s.message());
+      }
+    }
+  }
+  if (!set.spine.where.empty()) {
+    Status s = con.Execute("SELECT * FROM (" + spine + ") LIMIT 0");
+    if (!s.ok()) {
+      return InvalidArgumentError(project.config_path.string() + ":" +
+                                  std::to_string(set.spine.line) + ": features.spine.where: " +
+                                  s.message());
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace riskpipe::features

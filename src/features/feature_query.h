@@ -1,0 +1,74 @@
+#pragma once
+// Compiles the project's feature views (config/features.h) into one DuckDB query that returns
+// the feature vector of every decision event of a "spine" relation, point in time correct:
+//   spine view      expressions over the event's own spine row;
+//   latest view     an ASOF join: the entity's latest source row with event time <= decision date;
+//   aggregate view  aggregates over the entity's source rows with event time in
+//                   [D - window_days, D] (or strictly before D).
+// No source row dated after the decision date can reach a feature: the join conditions say so,
+// and every view also returns the latest event time it used (_asof_<view>) so AuditSql() can
+// prove it on the output. Pure functions of the config; thread-safe.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "core/date.h"
+#include "core/status.h"
+#include "datamart/datamart.h"
+#include "db/database.h"
+
+namespace riskpipe::features {
+
+// The name of the decision-date column in every feature relation.
+inline constexpr char kDecisionDate[] = "decision_date";
+
+// The output columns of FeatureSql, in order: the spine key, the entity, decision_date, every
+// feature in view order, then one _asof_<view> column per latest/aggregate view.
+struct FeatureSchema {
+  std::string key;
+  std::string entity;
+  std::vector<std::string> features;
+  std::vector<std::string> audit_columns;  // _asof_<view>
+};
+FeatureSchema SchemaOf(const config::FeatureSet& set);
+
+// Rejects what the parser cannot see: a feature named like the key, entity or decision_date;
+// a latest/aggregate view whose event time is the partition month (snapshot_date) of a source
+// whose rows carry a later date of their own (the month's first day precedes them: that view
+// would see rows dated after the decision date). FailedPrecondition when the project has no
+// features section. Errors name the view.
+Status CheckFeatureSet(const config::Project& project);
+
+// Spine rows (every source column plus decision_date) for decision dates in [from, to]
+// (inclusive; either may be unset). NotFound when the spine's silver table is missing.
+StatusOr<std::string> SpineSql(const config::Project& project, const datamart::Datamart& mart,
+                               const Date* from, const Date* to);
+
+// Spine rows for arbitrary events: `events_sql` has columns (<entity>, decision_date); each gets
+// the entity's latest spine row dated on or before its decision date (its application terms),
+// its own entity and decision_date, and its own key when `events_have_key` (the events have a
+// column named like the spine key; otherwise the spine row's key). Events with no spine row
+// yet keep nulls in the spine columns.
+StatusOr<std::string> EventSpineSql(const config::Project& project,
+                                    const datamart::Datamart& mart, std::string_view events_sql,
+                                    bool events_have_key = false);
+
+// The feature query over `spine_sql` (a relation with the spine source's columns plus
+// decision_date), with columns as SchemaOf() lists them, one row per spine row.
+StatusOr<std::string> FeatureSql(const config::Project& project, const datamart::Datamart& mart,
+                                 std::string_view spine_sql);
+
+// A query counting, per view, output rows whose _asof_<view> is after their decision date (or
+// equal for a strict view). Every count must be 0.
+std::string AuditSql(const config::FeatureSet& set, std::string_view feature_relation);
+
+// Compiles every expression with DuckDB on `con` (prepared over the real silver schemas with
+// LIMIT 0), so an expression that does not parse, names a missing column or mixes aggregates
+// wrongly fails before any data is read, with the view and feature named. Runs CheckFeatureSet
+// first.
+Status ValidateFeatures(const config::Project& project, const datamart::Datamart& mart,
+                        db::Connection& con);
+
+}  // namespace riskpipe::features

@@ -1,0 +1,45 @@
+#pragma once
+// The offline feature store: gold/feature_store, one partition per decision month, one row per
+// decision event of the spine (for example each loan application) with every feature as of its
+// decision date (features/feature_query.h). Building checks the point-in-time audit before
+// anything is published: a violation fails the build and publishes nothing.
+
+#include <optional>
+#include <vector>
+
+#include "config/config.h"
+#include "core/date.h"
+#include "core/status.h"
+#include "datamart/datamart.h"
+#include "db/database.h"
+
+namespace riskpipe::features {
+
+inline constexpr char kFeatureStoreTable[] = "feature_store";
+
+struct FeatureBuildOptions {
+  // Decision months to build (inclusive); unset ends take the spine's first / last month.
+  std::optional<Month> from, to;
+};
+
+struct FeatureMonth {
+  Month month;
+  int64_t rows = 0;
+};
+
+struct FeatureBuildSummary {
+  std::vector<FeatureMonth> months;
+  int64_t rows = 0;
+  size_t features = 0;
+  double seconds = 0;
+};
+
+// Builds and publishes the feature store partitions of the requested months (each replaced
+// atomically; months without events get an empty partition). Validates the feature views with
+// DuckDB first. FailedPrecondition without a features section or when the point-in-time audit
+// finds a violation (naming the view); NotFound when a source table is missing.
+StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
+                                                db::Connection& con,
+                                                const FeatureBuildOptions& options);
+
+}  // namespace riskpipe::features

@@ -1,0 +1,128 @@
+#pragma once
+// The online store (docs/online-store.md): each customer's latest features as of a date,
+// materialized from silver into a versioned snapshot folder that is published atomically with
+// a CURRENT pointer, and a loader that reads the CURRENT snapshot into memory WITHOUT DuckDB
+// (the server's path). Materialize() uses one DuckDB connection; a loaded OnlineSnapshot is
+// immutable and safe to read from any number of threads.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/config.h"
+#include "core/date.h"
+#include "core/status.h"
+#include "db/database.h"
+
+namespace riskpipe::features {
+
+// <workspace>/online: snapshots/<version>/{features.csv,manifest.json} and CURRENT.
+inline constexpr char kOnlineDir[] = "online";
+inline constexpr char kSnapshotsDir[] = "snapshots";
+inline constexpr char kCurrentFile[] = "CURRENT";
+inline constexpr char kSnapshotCsv[] = "features.csv";
+inline constexpr char kSnapshotManifest[] = "manifest.json";
+// Written into every manifest; a loader refuses any other format.
+inline constexpr char kSnapshotFormat[] = "riskpipe-online-snapshot/1";
+
+struct MaterializeOptions {
+  // The decision date features are computed for ("if the customer applied on as_of"); unset
+  // takes the latest decision date of the spine in silver.
+  std::optional<Date> as_of;
+  // Snapshots kept besides the new CURRENT one (the newest first; older ones are deleted).
+  int keep = 5;
+};
+
+struct MaterializeSummary {
+  std::string version;  // the snapshot folder's name, now in CURRENT
+  Date as_of;
+  int64_t rows = 0;  // entities (customers)
+  size_t features = 0;
+  std::filesystem::path dir;  // the published snapshot folder
+  std::vector<std::string> pruned;  // versions deleted
+  double seconds = 0;
+};
+
+// Writes a snapshot of every entity that has a spine event on or before as_of, with every
+// feature view evaluated for decision date as_of (spine views use the entity's latest spine
+// row), checks the point-in-time audit, publishes it (temporary folder renamed into place,
+// then CURRENT replaced by write-temp-then-rename) and prunes old snapshots beyond `keep`.
+// Errors: FailedPrecondition without a features section, with no spine event on or before
+// as_of, or on an audit violation (nothing is published); NotFound when a silver table is
+// missing; InvalidArgument for keep < 0 or a bad feature expression; Internal for I/O.
+StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Connection& con,
+                                         const MaterializeOptions& options);
+
+// One feature of a snapshot, from its manifest.
+struct OnlineFeature {
+  std::string name;
+  std::string type;  // DuckDB type name, e.g. "DOUBLE", "BIGINT", "VARCHAR"
+  std::string view;  // the feature view that computes it
+  bool numeric = false;  // numbers (and booleans as 0/1); everything else is text
+};
+
+// A cell: null, a number, or text (a view into the snapshot, valid while it lives).
+using OnlineValue = std::variant<std::monostate, double, std::string_view>;
+
+// A snapshot loaded into memory: an open-addressing index entity -> row, numeric features
+// row-major as doubles with a validity byte (one lookup reads one contiguous block), text
+// features dictionary-encoded. Move-only; immutable once loaded.
+class OnlineSnapshot {
+ public:
+  OnlineSnapshot() = default;
+  OnlineSnapshot(OnlineSnapshot&&) noexcept = default;
+  OnlineSnapshot& operator=(OnlineSnapshot&&) noexcept = default;
+  OnlineSnapshot(const OnlineSnapshot&) = delete;
+  OnlineSnapshot& operator=(const OnlineSnapshot&) = delete;
+
+  const std::string& version() const { return version_; }
+  Date as_of() const { return as_of_; }
+  const std::string& created_at() const { return created_at_; }
+  const std::string& project() const { return project_; }
+  const std::string& feature_set_version() const { return feature_set_version_; }
+  const std::string& entity_column() const { return entity_column_; }
+  const std::vector<OnlineFeature>& features() const { return features_; }
+  size_t rows() const { return row_entity_.empty() ? 0 : row_entity_.size() - 1; }
+
+  // The row of `entity`, or nullopt when the snapshot has none.
+  std::optional<size_t> Find(std::string_view entity) const;
+  // The index of a feature by name, or nullopt.
+  std::optional<size_t> FeatureIndex(std::string_view name) const;
+  std::string_view Entity(size_t row) const;
+  // A feature's value in a row (row < rows(), feature < features().size()).
+  OnlineValue Value(size_t row, size_t feature) const;
+  // Typed accessors: nullopt for null (and for the other kind of feature).
+  std::optional<double> Number(size_t row, size_t feature) const;
+  std::optional<std::string_view> Text(size_t row, size_t feature) const;
+
+ private:
+  friend class SnapshotParser;
+  std::string version_, created_at_, project_, feature_set_version_, entity_column_;
+  Date as_of_;
+  std::vector<OnlineFeature> features_;
+  // Per feature: its position among numeric (or text) columns.
+  std::vector<uint32_t> slot_;
+  size_t numeric_count_ = 0, text_count_ = 0;
+  std::vector<double> numbers_;      // rows x numeric_count_
+  std::vector<uint8_t> valid_;       // rows x numeric_count_; 1 = not null
+  std::vector<uint32_t> text_codes_;  // rows x text_count_; 0 = null, else dictionary index + 1
+  std::vector<std::vector<std::string>> dictionaries_;  // per text column
+  std::string entities_;              // every entity, back to back
+  std::vector<uint64_t> row_entity_;  // rows + 1 offsets into entities_
+  std::vector<uint32_t> index_;       // open addressing: row + 1, 0 = empty; size a power of 2
+};
+
+// Loads the snapshot named by <online_dir>/CURRENT: reads its manifest.json, verifies the
+// sha256 and size of features.csv, and parses it. Errors name the file: NotFound for a
+// missing CURRENT or snapshot folder; DataLoss for a checksum mismatch, a malformed CSV line
+// (with its line number), a header that disagrees with the manifest, a duplicate entity or a
+// row count that disagrees; InvalidArgument for a malformed CURRENT or manifest.
+StatusOr<OnlineSnapshot> LoadOnlineSnapshot(const std::filesystem::path& online_dir);
+// The same for one snapshot folder (<online_dir>/snapshots/<version>).
+StatusOr<OnlineSnapshot> LoadOnlineSnapshotDir(const std::filesystem::path& snapshot_dir);
+
+}  // namespace riskpipe::features

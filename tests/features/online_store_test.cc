@@ -1,0 +1,499 @@
+// Tests of the online store (docs/online-store.md): Materialize() on tiny silver partitions
+// written here (one row per entity, features as of as_of, future rows ignored, Kueski-style
+// "previous loans strictly before as_of"), atomic publish with CURRENT and pruning, and the
+// DuckDB-free loader (round trip of values, nulls and quoted text; tampered, malformed and
+// missing files refused with clear errors).
+
+#include "features/online_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/files.h"
+#include "core/hash.h"
+#include "datamart/datamart.h"
+#include "db/database.h"
+#include "features/feature_query.h"
+#include "testing/temp_dir.h"
+
+namespace riskpipe::features {
+namespace {
+
+namespace fs = std::filesystem;
+using datamart::Datamart;
+using datamart::Layer;
+using riskpipe::testing::TempDir;
+
+// Kueski-shaped loans plus a dated customer profile (a latest view with a text feature).
+constexpr char kConfig[] = R"yaml(
+project: online
+workspace: ws
+pii_salt: test-salt
+sources:
+  - name: loans
+    file: raw/loans.csv
+    keys: [id, loan_id]
+    date_column: loan_date
+    columns:
+      - {name: loan_id, type: int, required: true}
+      - {name: id, type: int, required: true}
+      - {name: loan_date, type: date, required: true}
+      - {name: loan_amount, type: float}
+      - {name: birthday, type: date}
+      - {name: flag_own_car, type: string}
+  - name: profile
+    file: raw/profile.csv
+    keys: [id, report_date]
+    date_column: report_date
+    columns:
+      - {name: id, type: int, required: true}
+      - {name: report_date, type: date, required: true}
+      - {name: income, type: float}
+      - {name: segment, type: string}
+features:
+  version: "7"
+  spine:
+    source: loans
+    key: loan_id
+    entity: id
+    date: loan_date
+  views:
+    - name: applicant
+      kind: spine
+      features:
+        - {name: age, expr: "date_part('year', age(decision_date, birthday))"}
+        - {name: flag_own_car, expr: "CASE flag_own_car WHEN 'Y' THEN 1 WHEN 'N' THEN 0 END"}
+    - name: loan_history
+      kind: aggregate
+      source: loans
+      event_time: loan_date
+      strict: true
+      features:
+        - {name: nb_previous_loans, expr: "count(*)"}
+        - {name: avg_amount_loans_previous, expr: "avg(loan_amount)"}
+    - name: profile
+      kind: latest
+      source: profile
+      event_time: report_date
+      features:
+        - {name: income, expr: income}
+        - {name: segment, expr: segment}
+)yaml";
+
+Date D(const char* iso) { return *ParseIsoDate(iso); }
+const Date kAsOf = D("2021-04-30");
+
+struct LoanRow {
+  int64_t loan_id, id;
+  const char* loan_date;
+  double amount;
+  const char* birthday;
+  const char* car;  // nullptr = NULL
+};
+
+// User 1: two loans before as_of, one after. User 2: one before and one ON as_of (not
+// "previous", but its terms are the latest application). User 3: only after as_of.
+std::vector<LoanRow> Loans() {
+  return {
+      {1000, 1, "2021-01-10", 0.1, "1990-05-01", "Y"},
+      {1001, 1, "2021-03-05", 0.2, "1990-05-01", "N"},
+      {1002, 1, "2021-06-01", 900, "1970-01-01", "Y"},
+      {1003, 2, "2021-02-01", 200, "2000-04-30", nullptr},
+      {1004, 2, "2021-04-30", 400, "2000-04-30", "Y"},
+      {1005, 3, "2021-07-01", 50, "1980-01-01", "N"},
+  };
+}
+
+class OnlineStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = db::Database::Open(":memory:");
+    ASSERT_TRUE(database.ok()) << database.status().ToString();
+    database_ = std::make_unique<db::Database>(std::move(*database));
+    auto con = database_->Connect();
+    ASSERT_TRUE(con.ok()) << con.status().ToString();
+    con_ = std::make_unique<db::Connection>(std::move(*con));
+    auto p = config::ParseProject(kConfig, dir_.path() / "riskpipe.yaml");
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    project_ = *p;
+  }
+
+  Datamart mart() const { return Datamart(project_.workspace / "datamart"); }
+  fs::path online() const { return project_.workspace / kOnlineDir; }
+
+  // Writes the loans (and the profile rows, as SQL tuples (id, report_date, income, segment))
+  // to silver, one partition per month.
+  void WriteSilver(const std::vector<LoanRow>& loans, const std::vector<std::string>& profile) {
+    std::map<Date, std::string> by_month;
+    for (const LoanRow& l : loans) {
+      std::string& v = by_month[Month::Of(D(l.loan_date)).first_day()];
+      v += (v.empty() ? "" : ", ") + std::string("(") + std::to_string(l.loan_id) + ", " +
+           std::to_string(l.id) + ", DATE '" + l.loan_date + "', " + std::to_string(l.amount) +
+           "::DOUBLE, DATE '" + l.birthday + "', " +
+           (l.car ? "'" + std::string(l.car) + "'" : "NULL::VARCHAR") + ")";
+    }
+    for (const auto& [month, values] : by_month) {
+      auto n = mart().WritePartition(
+          *con_, Layer::kSilver, "loans", month,
+          "SELECT CAST(loan_id AS BIGINT) AS loan_id, CAST(id AS BIGINT) AS id, loan_date, "
+          "CAST(loan_amount AS DOUBLE) AS loan_amount, birthday, flag_own_car FROM (VALUES " +
+              values + ") t(loan_id, id, loan_date, loan_amount, birthday, flag_own_car)");
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+    }
+    std::map<Date, std::string> profile_by_month;
+    for (const std::string& row : profile) {
+      const Date d = D(row.substr(row.find("DATE '") + 6, 10).c_str());
+      std::string& v = profile_by_month[Month::Of(d).first_day()];
+      v += (v.empty() ? "" : ", ") + row;
+    }
+    for (const auto& [month, values] : profile_by_month) {
+      auto n = mart().WritePartition(
+          *con_, Layer::kSilver, "profile", month,
+          "SELECT CAST(id AS BIGINT) AS id, report_date, CAST(income AS DOUBLE) AS income, "
+          "CAST(segment AS VARCHAR) AS segment FROM (VALUES " +
+              values + ") t(id, report_date, income, segment)");
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+    }
+  }
+
+  // Text with a comma, quotes and a newline; an empty string; a null.
+  static std::vector<std::string> Profile(double future_income = 1e6) {
+    return {
+        "(1, DATE '2021-02-01', 1000.5, 'a, \"quoted\"\nline')",
+        "(1, DATE '2021-05-01', " + std::to_string(future_income) + ", 'future')",
+        "(2, DATE '2021-04-30', NULL, '')",
+        "(3, DATE '2021-01-01', 7, NULL)",
+    };
+  }
+
+  MaterializeSummary Run(MaterializeOptions options = {}) {
+    auto s = Materialize(project_, *con_, options);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? *s : MaterializeSummary{};
+  }
+
+  OnlineSnapshot Load() {
+    auto s = LoadOnlineSnapshot(online());
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : OnlineSnapshot{};
+  }
+
+  static std::string Cell(const OnlineSnapshot& s, std::string_view entity, const char* feature) {
+    const auto row = s.Find(entity);
+    const auto f = s.FeatureIndex(feature);
+    if (!row || !f) return "<missing>";
+    const OnlineValue v = s.Value(*row, *f);
+    if (std::holds_alternative<std::monostate>(v)) return "NULL";
+    if (const double* d = std::get_if<double>(&v)) return std::to_string(*d);
+    return "'" + std::string(std::get<std::string_view>(v)) + "'";
+  }
+
+  std::string Current() const {
+    std::string v = riskpipe::testing::ReadAll(online() / kCurrentFile);
+    while (!v.empty() && v.back() == '\n') v.pop_back();
+    return v;
+  }
+
+  std::set<std::string> SnapshotDirs() const {
+    std::set<std::string> out;
+    for (const auto& e : fs::directory_iterator(online() / kSnapshotsDir)) {
+      out.insert(e.path().filename().string());
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  config::Project project_;
+  std::unique_ptr<db::Database> database_;
+  std::unique_ptr<db::Connection> con_;
+};
+
+TEST_F(OnlineStoreTest, OneRowPerEntityWithFeaturesAsOfTheDate) {
+  WriteSilver(Loans(), Profile());
+  const MaterializeSummary s = Run({.as_of = kAsOf});
+  EXPECT_EQ(s.rows, 2);  // user 3 has no event on or before as_of
+  EXPECT_EQ(s.features, 6u);
+  EXPECT_EQ(s.as_of, kAsOf);
+  EXPECT_EQ(Current(), s.version);
+
+  const std::string csv = riskpipe::testing::ReadAll(s.dir / kSnapshotCsv);
+  // Text columns are always quoted (FORCE_QUOTE quotes their header names too).
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,\"segment\"");
+  const OnlineSnapshot snap = Load();
+  ASSERT_EQ(snap.rows(), 2u);
+  EXPECT_EQ(snap.version(), s.version);
+  EXPECT_EQ(snap.as_of(), kAsOf);
+  EXPECT_EQ(snap.entity_column(), "id");
+  EXPECT_EQ(snap.feature_set_version(), "7");
+  EXPECT_EQ(snap.project(), "online");
+  EXPECT_FALSE(snap.Find("3").has_value());
+  // User 1: the latest application is 2021-03-05 (the 2021-06-01 loan is after as_of); age on
+  // as_of; two loans strictly before as_of; the profile as of 2021-02-01.
+  EXPECT_EQ(Cell(snap, "1", "age"), "30.000000");
+  EXPECT_EQ(Cell(snap, "1", "flag_own_car"), "0.000000");
+  EXPECT_EQ(Cell(snap, "1", "nb_previous_loans"), "2.000000");
+  EXPECT_EQ(Cell(snap, "1", "income"), "1000.500000");
+  // User 2's latest application is the one ON as_of: its terms are used, but it is not a
+  // previous loan (strictly before as_of), so only the 2021-02-01 loan counts.
+  EXPECT_EQ(Cell(snap, "2", "age"), "21.000000");  // born 2000-04-30: 21 on as_of
+  EXPECT_EQ(Cell(snap, "2", "flag_own_car"), "1.000000");
+  EXPECT_EQ(Cell(snap, "2", "nb_previous_loans"), "1.000000");
+  EXPECT_EQ(Cell(snap, "2", "avg_amount_loans_previous"), "200.000000");
+}
+
+TEST_F(OnlineStoreTest, NbPreviousLoansMatchesAReferenceCount) {
+  WriteSilver(Loans(), Profile());
+  for (const char* day : {"2021-01-10", "2021-02-01", "2021-03-05", "2021-04-30", "2021-12-31"}) {
+    Run({.as_of = D(day)});
+    const OnlineSnapshot snap = Load();
+    std::map<int64_t, int> reference;  // loans strictly before as_of, for users with an event
+    std::set<int64_t> active;
+    for (const LoanRow& l : Loans()) {
+      if (D(l.loan_date) <= D(day)) active.insert(l.id);
+      if (D(l.loan_date) < D(day)) ++reference[l.id];
+    }
+    ASSERT_EQ(snap.rows(), active.size()) << day;
+    for (int64_t id : active) {
+      EXPECT_EQ(Cell(snap, std::to_string(id), "nb_previous_loans"),
+                std::to_string(static_cast<double>(reference[id])))
+          << "user " << id << " as of " << day;
+    }
+  }
+}
+
+TEST_F(OnlineStoreTest, MatchesTheTrainingPathForEventsOnAsOf) {
+  // The snapshot equals FeatureSql over EventSpineSql for the events (entity, as_of): the
+  // historical-retrieval path a training set uses.
+  WriteSilver(Loans(), Profile());
+  Run({.as_of = kAsOf});
+  const OnlineSnapshot snap = Load();
+  const Datamart m = mart();
+  const std::string events =
+      "SELECT DISTINCT id, DATE '2021-04-30' AS decision_date FROM " +
+      *m.ReadSql(Layer::kSilver, "loans") + " WHERE loan_date <= DATE '2021-04-30'";
+  auto spine = EventSpineSql(project_, m, events);
+  ASSERT_TRUE(spine.ok()) << spine.status().ToString();
+  auto sql = FeatureSql(project_, m, *spine);
+  ASSERT_TRUE(sql.ok()) << sql.status().ToString();
+  auto t = con_->Query("SELECT * FROM (" + *sql + ") ORDER BY id");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->rows.size(), snap.rows());
+  for (const auto& row : t->rows) {
+    const std::string id = db::ValueToString(row[static_cast<size_t>(t->ColumnIndex("id"))]);
+    for (size_t f = 0; f < snap.features().size(); ++f) {
+      const db::Value& want = row[static_cast<size_t>(t->ColumnIndex(snap.features()[f].name))];
+      std::string expected = db::ValueToString(want);
+      if (const auto* i = std::get_if<int64_t>(&want)) expected = std::to_string(static_cast<double>(*i));
+      if (const auto* d = std::get_if<double>(&want)) expected = std::to_string(*d);
+      if (const auto* text = std::get_if<std::string>(&want)) expected = "'" + *text + "'";
+      EXPECT_EQ(Cell(snap, id, snap.features()[f].name.c_str()), expected)
+          << "user " << id << ", " << snap.features()[f].name;
+    }
+  }
+}
+
+TEST_F(OnlineStoreTest, DuplicateLatestSpineRowIsRefused) {
+  std::vector<LoanRow> loans = Loans();
+  loans.push_back(loans[1]);  // loan 1001 of user 1 twice
+  WriteSilver(loans, Profile());
+  auto s = Materialize(project_, *con_, {.as_of = kAsOf});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("id 1 has 2 spine rows"), std::string::npos)
+      << s.status().message();
+  EXPECT_FALSE(fs::exists(online() / kCurrentFile));
+}
+
+TEST_F(OnlineStoreTest, RowsDatedAfterAsOfDoNotChangeTheSnapshot) {
+  WriteSilver(Loans(), Profile());
+  const MaterializeSummary before = Run({.as_of = kAsOf});
+  // Every source row dated after as_of changes: amounts, birthdays, the car flag, income.
+  std::vector<LoanRow> changed = Loans();
+  for (LoanRow& l : changed) {
+    if (D(l.loan_date) > kAsOf) {
+      l.amount = 123456;
+      l.birthday = "1950-01-01";
+      l.car = nullptr;
+    }
+  }
+  changed.push_back({2000, 2, "2021-05-01", 9, "1950-01-01", "N"});
+  WriteSilver(changed, Profile(-5));
+  const MaterializeSummary after = Run({.as_of = kAsOf});
+  EXPECT_NE(before.version, after.version);
+  EXPECT_EQ(riskpipe::testing::ReadAll(before.dir / kSnapshotCsv),
+            riskpipe::testing::ReadAll(after.dir / kSnapshotCsv));
+}
+
+TEST_F(OnlineStoreTest, DefaultAsOfIsTheLatestSpineDate) {
+  WriteSilver(Loans(), Profile());
+  const MaterializeSummary s = Run();
+  EXPECT_EQ(s.as_of, D("2021-07-01"));
+  EXPECT_EQ(s.rows, 3);
+  const OnlineSnapshot snap = Load();
+  EXPECT_EQ(Cell(snap, "1", "nb_previous_loans"), "3.000000");
+  EXPECT_EQ(Cell(snap, "1", "income"), "1000000.000000");
+}
+
+TEST_F(OnlineStoreTest, NoEventOnOrBeforeAsOfIsFailedPrecondition) {
+  WriteSilver(Loans(), Profile());
+  auto s = Materialize(project_, *con_, {.as_of = D("2020-12-31")});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("2020-12-31"), std::string::npos);
+  EXPECT_FALSE(fs::exists(online() / kCurrentFile));
+}
+
+TEST_F(OnlineStoreTest, RematerializingReplacesCurrentAndPrunes) {
+  WriteSilver(Loans(), Profile());
+  std::vector<std::string> versions;
+  for (int i = 0; i < 5; ++i) versions.push_back(Run({.as_of = kAsOf, .keep = 2}).version);
+  // Versions sort in creation order, and CURRENT names the newest.
+  EXPECT_TRUE(std::is_sorted(versions.begin(), versions.end()));
+  EXPECT_EQ(std::set<std::string>(versions.begin(), versions.end()).size(), 5u);
+  EXPECT_EQ(Current(), versions.back());
+  // The new one plus the two before it; nothing temporary is left behind.
+  EXPECT_EQ(SnapshotDirs(), (std::set<std::string>{versions[2], versions[3], versions[4]}));
+  EXPECT_EQ(Load().version(), versions.back());
+  std::set<std::string> top;
+  for (const auto& e : fs::directory_iterator(online())) top.insert(e.path().filename().string());
+  EXPECT_EQ(top, (std::set<std::string>{kCurrentFile, kSnapshotsDir}));
+}
+
+TEST_F(OnlineStoreTest, KeepZeroLeavesOnlyCurrentAndNegativeKeepIsInvalid) {
+  WriteSilver(Loans(), Profile());
+  Run({.as_of = kAsOf});
+  const MaterializeSummary s = Run({.as_of = kAsOf, .keep = 0});
+  EXPECT_EQ(SnapshotDirs(), std::set<std::string>{s.version});
+  EXPECT_EQ(s.pruned.size(), 1u);
+  auto bad = Materialize(project_, *con_, {.as_of = kAsOf, .keep = -1});
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(OnlineStoreTest, ManifestRecordsTheSnapshot) {
+  WriteSilver(Loans(), Profile());
+  const MaterializeSummary s = Run({.as_of = kAsOf});
+  const auto m = nlohmann::json::parse(riskpipe::testing::ReadAll(s.dir / kSnapshotManifest));
+  EXPECT_EQ(m["format"], kSnapshotFormat);
+  EXPECT_EQ(m["version"], s.version);
+  EXPECT_EQ(m["as_of"], "2021-04-30");
+  EXPECT_EQ(m["project"], "online");
+  EXPECT_EQ(m["feature_set_version"], "7");
+  EXPECT_EQ(m["entity"]["name"], "id");
+  EXPECT_EQ(m["entity"]["type"], "BIGINT");
+  EXPECT_EQ(m["rows"], 2);
+  EXPECT_EQ(m["sha256"], *Sha256File(s.dir / kSnapshotCsv));
+  ASSERT_EQ(m["views"].size(), 3u);
+  EXPECT_EQ(m["views"][1]["name"], "loan_history");
+  EXPECT_EQ(m["views"][1]["kind"], "aggregate");
+  EXPECT_EQ(m["views"][1]["source"], "loans");
+  EXPECT_EQ(m["views"][1]["strict"], true);
+  ASSERT_EQ(m["features"].size(), 6u);
+  EXPECT_EQ(m["features"][3]["name"], "avg_amount_loans_previous");
+  EXPECT_EQ(m["features"][3]["type"], "DOUBLE");
+  EXPECT_EQ(m["features"][3]["view"], "loan_history");
+  EXPECT_EQ(m["features"][5]["type"], "VARCHAR");
+  EXPECT_EQ(m["features"][5]["numeric"], false);
+}
+
+TEST_F(OnlineStoreTest, LoaderRoundTripsValuesNullsAndQuotedText) {
+  WriteSilver(Loans(), Profile());
+  Run({.as_of = kAsOf});
+  const OnlineSnapshot snap = Load();
+  const size_t avg = *snap.FeatureIndex("avg_amount_loans_previous");
+  const size_t segment = *snap.FeatureIndex("segment");
+  const size_t income = *snap.FeatureIndex("income");
+  // Exactly DuckDB's double, through the CSV text.
+  auto expected = con_->Query("SELECT avg(x) FROM (VALUES (0.1::DOUBLE), (0.2::DOUBLE)) t(x)");
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(*snap.Number(*snap.Find("1"), avg), std::get<double>(expected->rows[0][0]));
+  EXPECT_EQ(*snap.Text(*snap.Find("1"), segment), "a, \"quoted\"\nline");
+  EXPECT_EQ(snap.Text(*snap.Find("2"), segment), std::optional<std::string_view>(""));
+  EXPECT_FALSE(snap.Number(*snap.Find("2"), income).has_value());  // NULL income
+  EXPECT_FALSE(snap.Text(*snap.Find("1"), income).has_value());    // wrong kind
+  EXPECT_FALSE(snap.features()[segment].numeric);
+  EXPECT_TRUE(snap.features()[avg].numeric);
+  EXPECT_EQ(snap.Entity(*snap.Find("2")), "2");
+  EXPECT_FALSE(snap.Find("").has_value());
+}
+
+TEST_F(OnlineStoreTest, TamperedFeaturesCsvIsRefused) {
+  WriteSilver(Loans(), Profile());
+  const MaterializeSummary s = Run({.as_of = kAsOf});
+  const fs::path csv = s.dir / kSnapshotCsv;
+  std::string text = riskpipe::testing::ReadAll(csv);
+  text[text.find("200")] = '9';  // same size, different bytes
+  std::ofstream(csv, std::ios::binary | std::ios::trunc) << text;
+  auto loaded = LoadOnlineSnapshot(online());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(loaded.status().message().find(csv.string()), std::string::npos);
+  EXPECT_NE(loaded.status().message().find("sha256"), std::string::npos);
+
+  std::ofstream(csv, std::ios::binary | std::ios::app) << "3,1,1,1,1,1,\"x\"\n";
+  loaded = LoadOnlineSnapshot(online());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(loaded.status().message().find("bytes"), std::string::npos);
+}
+
+TEST_F(OnlineStoreTest, MalformedCsvLineIsReportedWithItsNumber) {
+  WriteSilver(Loans(), Profile());
+  const MaterializeSummary s = Run({.as_of = kAsOf});
+  // A consistent manifest over a CSV whose line 4 (after a quoted two-line field) is short.
+  const std::string csv =
+      "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment\n"
+      "1,30,0,2,0.15,1000.5,\"two\nlines\"\n"
+      "2,21,1,1\n";
+  std::ofstream(s.dir / kSnapshotCsv, std::ios::binary | std::ios::trunc) << csv;
+  auto m = nlohmann::json::parse(riskpipe::testing::ReadAll(s.dir / kSnapshotManifest));
+  m["sha256"] = Sha256Hex(csv);
+  m["bytes"] = csv.size();
+  ASSERT_TRUE(WriteFileAtomic(s.dir / kSnapshotManifest, m.dump()).ok());
+  auto loaded = LoadOnlineSnapshot(online());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(loaded.status().message().find((s.dir / kSnapshotCsv).string() + ": line 4"),
+            std::string::npos)
+      << loaded.status().message();
+
+  const std::string bad_number =
+      "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment\n"
+      "1,30,0,2,0.15,12_x,\"s\"\n";
+  std::ofstream(s.dir / kSnapshotCsv, std::ios::binary | std::ios::trunc) << bad_number;
+  m["sha256"] = Sha256Hex(bad_number);
+  m["bytes"] = bad_number.size();
+  m["rows"] = 1;
+  ASSERT_TRUE(WriteFileAtomic(s.dir / kSnapshotManifest, m.dump()).ok());
+  loaded = LoadOnlineSnapshot(online());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(loaded.status().message().find("line 2: column income: \"12_x\" is not a number"),
+            std::string::npos)
+      << loaded.status().message();
+}
+
+TEST_F(OnlineStoreTest, MissingCurrentOrSnapshotIsNotFound) {
+  auto loaded = LoadOnlineSnapshot(online());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(loaded.status().message().find((online() / kCurrentFile).string()), std::string::npos);
+  EXPECT_NE(loaded.status().message().find("riskpipe materialize"), std::string::npos);
+
+  ASSERT_TRUE(WriteFileAtomic(online() / kCurrentFile, "20990101T000000.000000Z_asof-2099-01-01\n").ok());
+  loaded = LoadOnlineSnapshot(online());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(loaded.status().message().find("20990101T000000.000000Z_asof-2099-01-01"),
+            std::string::npos);
+
+  ASSERT_TRUE(WriteFileAtomic(online() / kCurrentFile, "../../etc\n").ok());
+  EXPECT_EQ(LoadOnlineSnapshot(online()).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace riskpipe::features
