@@ -1,17 +1,39 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults (make demo): synthesize the lending datamart of
-# shared/data-spec.md part A into the example project's workspace, ingest it into bronze,
-# silver and quarantine, and show the run log. Later issues extend this to the whole pipeline.
+# The main job on the embedded defaults (make demo), on the example lending-datamart project:
+# synthesize the four source CSVs of shared/data-spec.md part A, ingest them into bronze, silver
+# and quarantine, run the data-quality suites over every month (the synthetic clickstream feed
+# outage of 2024-03 is caught and reported), build the gold label and feature stores with their
+# point-in-time audit, export a training set, materialize the online store, and show the run
+# log. Later issues extend this to training, validation, inference, monitoring and serving.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/build/riskpipe}"
 config="$root/examples/lending-datamart/riskpipe.yaml"
+ws="$root/examples/lending-datamart/workspace"
+rp() { "$bin" --config "$config" "$@"; }
 
-echo "== riskpipe $("$bin" --version | head -1)"
-echo "== 1/3 synthesize the lending datamart (12,500 customers, seed 42)"
-"$bin" --config "$config" synth --scenario lending-datamart --seed 42
-echo "== 2/3 ingest every source into bronze, silver and quarantine"
-"$bin" --config "$config" ingest
-echo "== 3/3 run log"
-"$bin" --config "$config" status --limit 1
-echo "== datamart: $root/examples/lending-datamart/workspace/datamart (Hive-partitioned Parquet)"
+echo "== $("$bin" --version | head -1)"
+echo "== 1/7 synthesize the lending datamart (12,500 customers, seed 42)"
+rp synth --scenario lending-datamart --seed 42
+echo "== 2/7 ingest every source into bronze, silver and quarantine"
+rp ingest
+echo "== 3/7 data-quality suites over every month (summary; reports in $ws/reports/quality)"
+set +e
+rp --quiet quality --all-months > "$ws/quality.log" 2>&1
+quality_exit=$?
+set -e
+grep -E "FAIL|warn" "$ws/quality.log" | sort | uniq -c | sort -rn | head -12 || true
+if [ "$quality_exit" -eq 1 ]; then
+  echo "   quality gate: error-severity failures above stop those months (expected: the 2024-03 fe_7 outage)"
+elif [ "$quality_exit" -ne 0 ]; then
+  cat "$ws/quality.log"; exit "$quality_exit"
+fi
+echo "== 4/7 gold label store and feature store (point in time, audited)"
+rp features build
+echo "== 5/7 training set with labels known by 2024-09-01"
+rp features training-set --cutoff 2024-09-01 --out "$ws/training/train_2024-09-01.parquet"
+echo "== 6/7 online store: every customer's latest features"
+rp materialize
+echo "== 7/7 run log"
+rp status --limit 6
+echo "== datamart: $ws/datamart (Hive-partitioned Parquet); online store: $ws/online"
