@@ -1,5 +1,6 @@
 #include "features/feature_query.h"
 
+#include <regex>
 #include <set>
 
 namespace riskpipe::features {
@@ -34,6 +35,23 @@ std::string FeatureList(const FeatureView& v) {
     out += ", (" + f.expr + ") AS " + QuoteIdent(f.name);
   }
   return out;
+}
+
+// The window-function form of an aggregate view applies when the view aggregates the spine's
+// own source over the same entity and date, and every feature is one plain aggregate call
+// (count/sum/avg/min/max of a column or *): then each spine row's window is a window frame.
+bool WindowEligible(const FeatureView& v, const config::Spine& spine) {
+  if (v.kind != ViewKind::kAggregate || v.source != spine.source || v.entity != spine.entity ||
+      v.event_time != spine.date) {
+    return false;
+  }
+  static const std::regex plain(
+      R"(^\s*(count|sum|avg|min|max)\s*\(\s*(\*|[A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$)",
+      std::regex::icase);
+  for (const auto& f : v.features) {
+    if (!std::regex_match(f.expr, plain)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -117,7 +135,8 @@ StatusOr<std::string> EventSpineSql(const config::Project& project,
 }
 
 StatusOr<std::string> FeatureSql(const config::Project& project, const datamart::Datamart& mart,
-                                 std::string_view spine_sql) {
+                                 std::string_view spine_sql, bool own_spine_rows,
+                                 const Date* last_day) {
   RETURN_IF_ERROR(CheckFeatureSet(project));
   const config::FeatureSet& set = project.features;
   const std::string key = QuoteIdent(set.spine.key);
@@ -140,6 +159,30 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
     ASSIGN_OR_RETURN(std::string source, SourceSql(mart, v));
     with += ", " + Cte(i, "src") + " AS (" + source + ")";
     const std::string asof = QuoteIdent(AsofColumn(v));
+    if (own_spine_rows && WindowEligible(v, set.spine)) {
+      // Frames by event time within the entity: [D - window, D] or (.., D).
+      const std::string lower = v.window_days > 0
+                                    ? "INTERVAL " + std::to_string(v.window_days) + " DAY PRECEDING"
+                                    : "UNBOUNDED PRECEDING";
+      const std::string upper = v.strict ? "INTERVAL 1 DAY PRECEDING" : "CURRENT ROW";
+      std::string cols = "max(_t) OVER w AS " + asof;
+      for (const auto& f : v.features) {
+        // "count(x)" -> "count(x) OVER w": the expression is one aggregate call.
+        cols += ", " + f.expr + " OVER w AS " + QuoteIdent(f.name);
+      }
+      std::string bound;
+      if (last_day != nullptr) bound = " WHERE _t <= DATE '" + last_day->ToString() + "'";
+      // Rows sharing (key, event time) have identical frames: keep one per pair.
+      with += ", " + name + " AS (SELECT " + key + " AS _wkey, _t AS _wt, " + cols + " FROM " +
+              Cte(i, "src") + bound + " WINDOW w AS (PARTITION BY _e ORDER BY _t RANGE BETWEEN " +
+              lower + " AND " + upper + ") QUALIFY row_number() OVER (PARTITION BY " + key +
+              ", _t) = 1)";
+      for (const auto& f : v.features) select += ", " + name + "." + QuoteIdent(f.name);
+      audit += ", " + name + "." + asof;
+      from += " LEFT JOIN " + name + " ON b." + key + " = " + name + "._wkey AND b." +
+              kDecisionDate + " = " + name + "._wt";
+      continue;
+    }
     if (v.kind == ViewKind::kLatest) {
       // The joined row j has the source's columns plus decision_date; expressions see both.
       std::string joined = "SELECT k._rid, k." + std::string(kDecisionDate) + ", s.* FROM keys k ASOF LEFT JOIN " +

@@ -57,8 +57,13 @@ StatusOr<std::string> EventSpineSql(const config::Project& project,
 
 // The feature query over `spine_sql` (a relation with the spine source's columns plus
 // decision_date), with columns as SchemaOf() lists them, one row per spine row.
+// `own_spine_rows` says the relation holds the spine source's own rows with decision_date =
+// the spine date column (as SpineSql returns, up to `last_day`): aggregate views over the
+// spine's own source keyed like the spine (the Kueski history features) are then computed with
+// window functions over the source instead of a self-join: same results, far less work.
 StatusOr<std::string> FeatureSql(const config::Project& project, const datamart::Datamart& mart,
-                                 std::string_view spine_sql);
+                                 std::string_view spine_sql, bool own_spine_rows = false,
+                                 const Date* last_day = nullptr);
 
 // A query counting, per view, output rows whose _asof_<view> is after their decision date (or
 // equal for a strict view). Every count must be 0.

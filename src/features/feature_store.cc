@@ -32,7 +32,7 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
   const Date last_day = to.Next().first_day().AddDays(-1);
 
   ASSIGN_OR_RETURN(std::string spine_sql, SpineSql(project, mart, &first_day, &last_day));
-  ASSIGN_OR_RETURN(std::string feature_sql, FeatureSql(project, mart, spine_sql));
+  ASSIGN_OR_RETURN(std::string feature_sql, FeatureSql(project, mart, spine_sql, /*own_spine_rows=*/true, &last_day));
   RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TEMP TABLE _features AS " + feature_sql));
   // Point-in-time audit before anything becomes visible.
   ASSIGN_OR_RETURN(db::Table audit, con.Query(AuditSql(project.features, "_features")));

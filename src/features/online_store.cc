@@ -283,7 +283,8 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
   const fs::path snapshots = online / kSnapshotsDir;
   RETURN_IF_ERROR(MakeDirs(snapshots));
   auto [created_at, version] = CreatedAtAndVersion(s.as_of);
-  for (int n = 1; fs::exists(snapshots / version); ++n) version += "-" + std::to_string(n);
+  const std::string base = version;
+  for (int n = 1; fs::exists(snapshots / version); ++n) version = base + "-" + std::to_string(n);
   s.version = version;
   s.dir = snapshots / version;
   const fs::path tmp = snapshots / (kTempPrefix + version + "-" + std::to_string(::getpid()));

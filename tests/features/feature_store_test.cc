@@ -466,6 +466,24 @@ TEST(KueskiFeatures, TheShippedDefinitionsMatchAReferenceImplementation) {
     EXPECT_EQ(as_int(row[4]), e.years_on_job) << id;
     EXPECT_EQ(as_int(row[5]), e.car) << id;
   }
+  // The feature store computes the history view with window functions; historical retrieval
+  // of the same events takes the general join path. Both must agree on every loan.
+  TrainingSetRequest request;
+  request.cutoff = D("2030-01-01");
+  request.keep_unlabelled = true;
+  request.events_sql = "SELECT id, loan_date AS decision_date, loan_id FROM " +
+                       *mart.ReadSql(Layer::kSilver, "loans");
+  auto retrieval = TrainingSetSql(*p, *con, request);
+  ASSERT_TRUE(retrieval.ok()) << retrieval.status().ToString();
+  auto diff = con->Query(
+      "SELECT count(*) FROM (SELECT loan_id, nb_previous_loans, avg_amount_loans_previous, age, "
+      "years_on_the_job, flag_own_car FROM " + *mart.ReadSql(Layer::kGold, kFeatureStoreTable) +
+      ") f FULL JOIN (" + *retrieval + ") r USING (loan_id) WHERE f.nb_previous_loans IS DISTINCT "
+      "FROM r.nb_previous_loans OR f.avg_amount_loans_previous IS DISTINCT FROM "
+      "r.avg_amount_loans_previous OR f.age IS DISTINCT FROM r.age OR f.years_on_the_job IS "
+      "DISTINCT FROM r.years_on_the_job OR f.flag_own_car IS DISTINCT FROM r.flag_own_car");
+  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+  EXPECT_EQ(std::get<int64_t>(diff->rows[0][0]), 0);
   // Spot checks of the stated rules: same-day loans do not count each other; the birthday
   // counts on the day; the sentinel gives 0 years.
   EXPECT_EQ(Reference(loans, loans[2]).nb_previous, 1);
