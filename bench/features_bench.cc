@@ -134,8 +134,7 @@ Workspace& Prepare(synth::Scenario scenario, int64_t customers) {
     }
   }
   (void)WriteFileAtomic(ready, "ok\n");
-  w.setup_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  w.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return w;
 }
 
@@ -197,8 +196,9 @@ void BM_LoadOnlineSnapshot(benchmark::State& state) {
       }
     }
     benchmark::DoNotOptimize(sink);
-    lookup_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start)
-                    .count() / static_cast<double>(std::max<size_t>(rows, 1));
+    lookup_ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
+        static_cast<double>(std::max<size_t>(rows, 1));
     state.ResumeTiming();
   }
   state.counters["entities"] = static_cast<double>(rows);

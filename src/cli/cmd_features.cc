@@ -167,9 +167,10 @@ int RunFeatures(const GlobalFlags& global, const FeaturesFlags& flags, const std
       if (!s.ok()) return s.status();
       r.rows_out = s->rows;
       if (!quiet) {
-        std::printf("gold/feature_store  %3zu months %10lld events x %zu features (%.2f s); "
-                    "point-in-time audit: OK\n",
-                    s->months.size(), static_cast<long long>(s->rows), s->features, s->seconds);
+        std::printf("gold/feature_store  %3zu months %10lld events x %zu features (%.2f s: "
+                    "compute %.2f, write %.2f); point-in-time audit: OK\n",
+                    s->months.size(), static_cast<long long>(s->rows), s->features, s->seconds,
+                    s->query_seconds, s->write_seconds);
       }
       return OkStatus();
     });

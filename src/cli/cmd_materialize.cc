@@ -22,7 +22,7 @@ void RegisterMaterialize(CLI::App& app, MaterializeFlags& flags) {
                   "Decision date, YYYY-MM-DD (default: the latest spine decision date)");
   cmd->add_option("--keep", flags.keep, "Older snapshots to keep besides the new one")
       ->default_val(5)
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1000000));
 }
 
 int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags) {
@@ -53,9 +53,8 @@ int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags) {
   auto meta = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
   if (!meta.ok()) return ReportFailure(meta.status());
   (void)meta->MarkInterrupted();
-  auto run_id = meta->BeginRun("materialize", "{\"as_of\":\"" + flags.as_of +
-                                                  "\",\"keep\":" + std::to_string(flags.keep) +
-                                                  "}");
+  auto run_id = meta->BeginRun("materialize", "{\"as_of\":\"" + flags.as_of + "\",\"keep\":" +
+                                                  std::to_string(flags.keep) + "}");
   if (!run_id.ok()) return ReportFailure(run_id.status());
   auto step_id = meta->BeginStep(*run_id, "materialize", features::kOnlineDir, flags.as_of);
   if (!step_id.ok()) return ReportFailure(step_id.status());
@@ -65,8 +64,8 @@ int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags) {
   if (summary.ok()) {
     result.rows_out = summary->rows;
     result.details_json = "{\"version\":\"" + summary->version + "\",\"as_of\":\"" +
-                          summary->as_of.ToString() + "\",\"features\":" +
-                          std::to_string(summary->features) +
+                          summary->as_of.ToString() +
+                          "\",\"features\":" + std::to_string(summary->features) +
                           ",\"pruned\":" + std::to_string(summary->pruned.size()) + "}";
   } else {
     result.status = metastore::RunStatus::kFailed;
@@ -77,10 +76,11 @@ int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags) {
   if (!summary.ok()) return ReportFailure(summary.status());
   if (!global.quiet) {
     std::printf("online snapshot %s: %lld customers x %zu features as of %s (%.2f s)\n",
-                summary->version.c_str(), static_cast<long long>(summary->rows),
-                summary->features, summary->as_of.ToString().c_str(), summary->seconds);
+                summary->version.c_str(), static_cast<long long>(summary->rows), summary->features,
+                summary->as_of.ToString().c_str(), summary->seconds);
     std::printf("  %s, CURRENT updated", summary->dir.c_str());
-    if (!summary->pruned.empty()) std::printf("; pruned %zu old snapshot(s)", summary->pruned.size());
+    if (!summary->pruned.empty())
+      std::printf("; pruned %zu old snapshot(s)", summary->pruned.size());
     std::printf("\n");
   }
   return kExitOk;

@@ -172,15 +172,26 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
       }
       std::string bound;
       if (last_day != nullptr) bound = " WHERE _t <= DATE '" + last_day->ToString() + "'";
-      // Rows sharing (key, event time) have identical frames: keep one per pair.
-      with += ", " + name + " AS (SELECT " + key + " AS _wkey, _t AS _wt, " + cols + " FROM " +
-              Cte(i, "src") + bound + " WINDOW w AS (PARTITION BY _e ORDER BY _t RANGE BETWEEN " +
-              lower + " AND " + upper + ") QUALIFY row_number() OVER (PARTITION BY " + key +
-              ", _t) = 1)";
+      // Rows sharing (entity, key, event time) have identical frames. When the source's
+      // declared keys make that triple unique (Kueski: id, loan_id) every row is kept;
+      // otherwise one row per triple.
+      const config::Source* src = project.FindSource(v.source);
+      bool unique = src != nullptr && !src->keys.empty();
+      if (unique) {
+        for (const std::string& k : src->keys) {
+          if (k != set.spine.key && k != v.entity && k != v.event_time) unique = false;
+        }
+      }
+      const std::string dedupe =
+          unique ? "" : " QUALIFY row_number() OVER (PARTITION BY _e, " + key + ", _t) = 1";
+      with += ", " + name + " AS (SELECT _e AS _we, " + key + " AS _wkey, _t AS _wt, " + cols +
+              " FROM " + Cte(i, "src") + bound +
+              " WINDOW w AS (PARTITION BY _e ORDER BY _t RANGE BETWEEN " + lower + " AND " +
+              upper + ")" + dedupe + ")";
       for (const auto& f : v.features) select += ", " + name + "." + QuoteIdent(f.name);
       audit += ", " + name + "." + asof;
-      from += " LEFT JOIN " + name + " ON b." + key + " = " + name + "._wkey AND b." +
-              kDecisionDate + " = " + name + "._wt";
+      from += " LEFT JOIN " + name + " ON b." + entity + " = " + name + "._we AND b." + key +
+              " = " + name + "._wkey AND b." + kDecisionDate + " = " + name + "._wt";
       continue;
     }
     if (v.kind == ViewKind::kLatest) {
@@ -228,7 +239,8 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
       from += " LEFT JOIN " + name + " USING (_rid) CROSS JOIN " + empty;
     }
   }
-  return with + " " + select + audit + from + " ORDER BY b._rid";
+  // No ORDER BY here: callers that need a stable order sort what they write.
+  return with + " " + select + audit + from;
 }
 
 std::string AuditSql(const config::FeatureSet& set, std::string_view feature_relation) {

@@ -48,13 +48,17 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
   }
 
   FeatureBuildSummary summary;
+  const auto computed = std::chrono::steady_clock::now();
+  summary.query_seconds = std::chrono::duration<double>(computed - start).count();
   summary.features = SchemaOf(project.features).features.size();
   std::vector<datamart::Datamart::Staged> staged;
   Status failure;
   for (Month m = from; m <= to; m = m.Next()) {
     const std::string sql = "SELECT * FROM _features WHERE " + std::string(kDecisionDate) +
                             " >= DATE '" + m.first_day().ToString() + "' AND " + kDecisionDate +
-                            " < DATE '" + m.Next().first_day().ToString() + "'";
+                            " < DATE '" + m.Next().first_day().ToString() +
+                            "' ORDER BY " + kDecisionDate + ", " +
+                            db::QuoteIdent(project.features.spine.key);
     auto s = mart.Stage(con, datamart::Layer::kGold, kFeatureStoreTable, m.first_day(), sql);
     if (!s.ok()) {
       failure = s.status();
@@ -70,8 +74,9 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
     return failure;
   }
   for (const auto& s : staged) RETURN_IF_ERROR(mart.Publish(s));
-  summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto done = std::chrono::steady_clock::now();
+  summary.seconds = std::chrono::duration<double>(done - start).count();
+  summary.write_seconds = std::chrono::duration<double>(done - computed).count();
   return summary;
 }
 

@@ -31,7 +31,9 @@ struct FeatureBuildSummary {
   std::vector<FeatureMonth> months;
   int64_t rows = 0;
   size_t features = 0;
-  double seconds = 0;
+  double seconds = 0;        // end to end
+  double query_seconds = 0;  // computing the features (validation and audit included)
+  double write_seconds = 0;  // writing and publishing the partitions
 };
 
 // Builds and publishes the feature store partitions of the requested months (each replaced

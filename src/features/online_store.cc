@@ -38,17 +38,20 @@ constexpr auto kStaleTempAge = std::chrono::hours(1);
 // DuckDB type names whose CSV text is a number (booleans are read as 0/1).
 bool IsNumericType(std::string_view type) {
   static constexpr std::string_view kNumeric[] = {
-      "TINYINT", "SMALLINT",  "INTEGER",  "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-      "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT",  "REAL",    "DOUBLE",   "BOOLEAN"};
+      "TINYINT",  "SMALLINT", "INTEGER",  "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+      "UINTEGER", "UBIGINT",  "UHUGEINT", "FLOAT",  "REAL",    "DOUBLE",   "BOOLEAN"};
   if (type.starts_with("DECIMAL")) return true;
   return std::find(std::begin(kNumeric), std::end(kNumeric), type) != std::end(kNumeric);
 }
 
 std::string_view KindName(config::ViewKind kind) {
   switch (kind) {
-    case config::ViewKind::kSpine: return "spine";
-    case config::ViewKind::kLatest: return "latest";
-    case config::ViewKind::kAggregate: return "aggregate";
+    case config::ViewKind::kSpine:
+      return "spine";
+    case config::ViewKind::kLatest:
+      return "latest";
+    case config::ViewKind::kAggregate:
+      return "aggregate";
   }
   return "unknown";
 }
@@ -83,43 +86,131 @@ Status Fsync(const fs::path& path) {
 
 // Every entity's latest spine row dated on or before `as_of`, with decision_date = as_of: the
 // rows EventSpineSql gives for the events (entity, as_of) of every entity with a spine event
-// by then. Computed as a narrow aggregate (entity, latest date, its key) joined back to the
-// spine by hash, instead of an ASOF join (or a window) that sorts every spine column: on the
-// Kueski data that is about 0.1 s instead of 5 s. Ties (two spine rows of an entity on its
-// latest date with the same key) give duplicate entities, which Materialize() refuses.
-StatusOr<std::string> LatestSpineSql(const config::Project& project,
-                                     const datamart::Datamart& mart, Date as_of) {
+// by then. Computed as a narrow aggregate (entity -> its greatest (date, key)) joined back to
+// the spine by hash, instead of an ASOF join (or a window) that sorts every spine column: on
+// the Kueski data that is about 0.1 s instead of 5 s. Of two spine rows on the latest date the
+// greater key wins; two with the same key and date give a duplicate entity, which
+// Materialize() refuses.
+StatusOr<std::string> LatestSpineSql(const config::Project& project, const datamart::Datamart& mart,
+                                     Date as_of) {
   const config::Spine& spine = project.features.spine;
   const std::string entity = QuoteIdent(spine.entity);
   const std::string key = QuoteIdent(spine.key);
   ASSIGN_OR_RETURN(std::string rows, SpineSql(project, mart, nullptr, &as_of));
-  const std::string latest = "SELECT " + entity + " AS _le, max(" + kDecisionDate +
-                             ") AS _ld, arg_max(" + key + ", " + kDecisionDate +
-                             ") AS _lk FROM (" + rows + ") WHERE " + entity +
-                             " IS NOT NULL GROUP BY " + entity;
+  const std::string latest =
+      "SELECT " + entity + " AS _le, max({'d': " + std::string(kDecisionDate) + ", 'k': " + key +
+      "}) AS _lm FROM (" + rows + ") WHERE " + entity + " IS NOT NULL GROUP BY " + entity;
   return "SELECT s.* EXCLUDE (" + std::string(kDecisionDate) + "), DATE '" + as_of.ToString() +
-         "' AS " + kDecisionDate + " FROM (" + rows + ") s JOIN (" + latest + ") l ON s." +
-         entity + " = l._le AND s." + kDecisionDate + " = l._ld AND s." + key +
-         " IS NOT DISTINCT FROM l._lk";
+         "' AS " + kDecisionDate + " FROM (" + rows + ") s JOIN (" + latest + ") l ON s." + entity +
+         " = l._le AND s." + kDecisionDate + " = l._lm.d AND s." + key +
+         " IS NOT DISTINCT FROM l._lm.k";
 }
 
-// The SQL of every entity's features as of `as_of`, through the same FeatureSql as training.
+// A view's source rows with its join keys _e (entity) and _t (event time), as FeatureSql reads
+// them (undated rows, partition 1900-01-01, never feed a feature), plus decision_date = as_of.
+StatusOr<std::string> OnlineSourceSql(const datamart::Datamart& mart, const config::FeatureView& v,
+                                      const std::string& as_of) {
+  auto read = mart.ReadSql(datamart::Layer::kSilver, v.source);
+  if (!read.ok()) {
+    return NotFoundError("feature view \"" + v.name + "\": " + read.status().message() +
+                         " (run `riskpipe ingest` first)");
+  }
+  return "SELECT *, " + QuoteIdent(v.entity) + " AS _e, " + QuoteIdent(v.event_time) + " AS _t, " +
+         as_of + " AS " + kDecisionDate + " FROM " + *read +
+         " WHERE snapshot_date > DATE '1900-01-01' AND " + QuoteIdent(v.event_time) +
+         " <= " + as_of;
+}
+
+// Every entity's features as of `as_of`, with the columns and semantics of FeatureSql over the
+// events (entity, as_of) (a test holds the two equal). Because every event has the same
+// decision date, each view is one pass over its source grouped by entity instead of a join of
+// every event with its source rows: a latest view takes each entity's rows at its latest event
+// time (narrow max, then a hash join; ties resolved arbitrarily, as the ASOF join does), an
+// aggregate view filters the window once and groups by entity. On 1M customers that is several
+// times faster than the general per-event plan.
 StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
-                                       const datamart::Datamart& mart, Date as_of) {
-  ASSIGN_OR_RETURN(std::string spine, LatestSpineSql(project, mart, as_of));
-  return FeatureSql(project, mart, spine);
+                                       const datamart::Datamart& mart, Date as_of_date) {
+  RETURN_IF_ERROR(CheckFeatureSet(project));
+  const config::FeatureSet& set = project.features;
+  const std::string as_of = "DATE '" + as_of_date.ToString() + "'";
+  const std::string entity = QuoteIdent(set.spine.entity);
+  ASSIGN_OR_RETURN(std::string spine, LatestSpineSql(project, mart, as_of_date));
+  std::string with = "WITH sp AS (" + spine + ")";
+  std::string select =
+      "SELECT sp." + QuoteIdent(set.spine.key) + ", sp." + entity + ", sp." + kDecisionDate;
+  std::string audit, from = " FROM sp";
+  for (size_t i = 0; i < set.views.size(); ++i) {
+    const config::FeatureView& v = set.views[i];
+    const std::string name = "v" + std::to_string(i);
+    const std::string asof_col = QuoteIdent("_asof_" + v.name);
+    std::string cols;
+    for (const auto& f : v.features) cols += ", (" + f.expr + ") AS " + QuoteIdent(f.name);
+    if (v.kind == config::ViewKind::kSpine) {
+      with += ", " + name + " AS (SELECT " + entity + " AS _e" + cols + " FROM sp)";
+      for (const auto& f : v.features) select += ", " + name + "." + QuoteIdent(f.name);
+      from += " LEFT JOIN " + name + " ON " + name + "._e = sp." + entity;
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string source, OnlineSourceSql(mart, v, as_of));
+    if (v.kind == config::ViewKind::kLatest) {
+      std::string keep = "TRUE";
+      if (v.max_age_days > 0) {
+        keep = "_t >= " + as_of + " - INTERVAL " + std::to_string(v.max_age_days) + " DAY";
+      }
+      std::string kept;
+      for (const auto& f : v.features) {
+        kept += ", CASE WHEN " + keep + " THEN (" + f.expr + ") END AS " + QuoteIdent(f.name);
+      }
+      with += ", " + name + "_src AS (" + source + "), " + name + "_at AS (SELECT _e AS _me, " +
+              "max(_t) AS _mt FROM " + name + "_src GROUP BY _e), " + name +
+              " AS (SELECT DISTINCT ON (_e) _e, CASE WHEN " + keep + " THEN _t END AS " + asof_col +
+              kept + " FROM " + name + "_src s JOIN " + name +
+              "_at m ON s._e = " + "m._me AND s._t = m._mt)";
+      // An entity without a source row gets the expressions over an all-NULL row, as the
+      // unmatched side of FeatureSql's ASOF LEFT JOIN does (coalesce(x, 0) gives 0).
+      with += ", " + name + "_null AS (SELECT NULL::DATE AS _none" + kept + " FROM (SELECT s.* " +
+              "EXCLUDE (" + kDecisionDate + "), " + as_of + " AS " + kDecisionDate +
+              " FROM (SELECT 1 AS _one) o LEFT JOIN " + name + "_src s ON FALSE))";
+      for (const auto& f : v.features) {
+        const std::string col = QuoteIdent(f.name);
+        select += ", CASE WHEN " + name + "._e IS NULL THEN " + name + "_null." + col + " ELSE " +
+                  name + "." + col + " END AS " + col;
+      }
+      from += " CROSS JOIN " + name + "_null";
+    } else {
+      std::string where = v.strict ? "_t < " + as_of : "TRUE";
+      if (v.window_days > 0) {
+        where += " AND _t >= " + as_of + " - INTERVAL " + std::to_string(v.window_days) + " DAY";
+      }
+      with += ", " + name + " AS (SELECT _e, max(_t) AS " + asof_col + cols + " FROM (" + source +
+              ") WHERE " + where + " GROUP BY _e), " + name +
+              "_empty AS (SELECT NULL::DATE AS _none" + cols + " FROM (" + source +
+              ") WHERE FALSE)";
+      for (const auto& f : v.features) {
+        const std::string col = QuoteIdent(f.name);
+        select += ", CASE WHEN " + name + "._e IS NULL THEN " + name + "_empty." + col + " ELSE " +
+                  name + "." + col + " END AS " + col;
+      }
+      from += " CROSS JOIN " + name + "_empty";
+    }
+    audit += ", " + name + "." + asof_col;
+    from += " LEFT JOIN " + name + " ON " + name + "._e = sp." + entity;
+  }
+  return with + " " + select + audit + from;
 }
 
 // FailedPrecondition naming an entity that has more than one row in _online.
 Status CheckOneRowPerEntity(db::Connection& con, const config::Spine& spine) {
   const std::string entity = QuoteIdent(spine.entity);
-  ASSIGN_OR_RETURN(db::Table dup, con.Query("SELECT CAST(" + entity + " AS VARCHAR), count(*) FROM _online GROUP BY " + entity +
-                                            " HAVING count(*) > 1 LIMIT 1"));
+  ASSIGN_OR_RETURN(db::Table dup, con.Query("SELECT CAST(" + entity +
+                                            " AS VARCHAR) FROM _online "
+                                            "GROUP BY " +
+                                            entity + " HAVING count(*) > 1 LIMIT 1"));
   if (dup.rows.empty()) return OkStatus();
-  return FailedPreconditionError(
-      "feature spine " + spine.source + ": " + spine.entity + " " +
-      db::ValueToString(dup.rows[0][0]) + " has " + db::ValueToString(dup.rows[0][1]) +
-      " spine rows with the same key on its latest date; nothing was published");
+  return FailedPreconditionError("feature spine " + spine.source + ": " + spine.entity + " " +
+                                 db::ValueToString(dup.rows[0][0]) +
+                                 " has duplicate spine rows (same " + spine.key +
+                                 ") on its latest date; nothing was published");
 }
 
 Status CheckAudit(db::Connection& con, const config::FeatureSet& set) {
@@ -161,27 +252,29 @@ json ManifestJson(const config::Project& project, const MaterializeSummary& s,
   for (size_t i = 1; i < types.rows.size(); ++i) {
     const std::string name = std::get<std::string>(types.rows[i][0]);
     const std::string type = std::get<std::string>(types.rows[i][1]);
-    features.push_back(
-        {{"name", name}, {"type", type}, {"view", view_of[name]}, {"numeric", IsNumericType(type)}});
+    features.push_back({{"name", name},
+                        {"type", type},
+                        {"view", view_of[name]},
+                        {"numeric", IsNumericType(type)}});
   }
-  return {{"format", kSnapshotFormat},
-          {"version", s.version},
-          {"as_of", s.as_of.ToString()},
-          {"created_at", created_at},
-          {"project", project.name},
-          {"feature_set_version", set.version},
-          {"spine",
-           {{"source", set.spine.source}, {"key", set.spine.key}, {"date", set.spine.date}}},
-          {"entity",
-           {{"name", std::get<std::string>(types.rows[0][0])},
-            {"type", std::get<std::string>(types.rows[0][1])}}},
-          {"views", views},
-          {"features", features},
-          {"rows", s.rows},
-          {"file", kSnapshotCsv},
-          {"bytes", bytes},
-          {"sha256", sha256},
-          {"duckdb", db::LibraryVersion()}};
+  return {
+      {"format", kSnapshotFormat},
+      {"version", s.version},
+      {"as_of", s.as_of.ToString()},
+      {"created_at", created_at},
+      {"project", project.name},
+      {"feature_set_version", set.version},
+      {"spine", {{"source", set.spine.source}, {"key", set.spine.key}, {"date", set.spine.date}}},
+      {"entity",
+       {{"name", std::get<std::string>(types.rows[0][0])},
+        {"type", std::get<std::string>(types.rows[0][1])}}},
+      {"views", views},
+      {"features", features},
+      {"rows", s.rows},
+      {"file", kSnapshotCsv},
+      {"bytes", bytes},
+      {"sha256", sha256},
+      {"duckdb", db::LibraryVersion()}};
 }
 
 // Writes features.csv and manifest.json into `tmp`; fills s.rows.
@@ -386,7 +479,8 @@ class SnapshotParser {
       snap.version_ = m.at("version").get<std::string>();
       const std::string as_of = m.at("as_of").get<std::string>();
       const auto date = ParseIsoDate(as_of);
-      if (!date) return InvalidArgumentError(path.string() + ": as_of \"" + as_of + "\" is not a date");
+      if (!date)
+        return InvalidArgumentError(path.string() + ": as_of \"" + as_of + "\" is not a date");
       snap.as_of_ = *date;
       snap.created_at_ = m.value("created_at", "");
       snap.project_ = m.value("project", "");
@@ -415,8 +509,8 @@ class SnapshotParser {
     const size_t nfeat = snap_.features_.size();
     for (size_t i = 0; i < nfeat; ++i) {
       const bool numeric = snap_.features_[i].numeric;
-      snap_.slot_.push_back(static_cast<uint32_t>(numeric ? snap_.numeric_count_++
-                                                          : snap_.text_count_++));
+      snap_.slot_.push_back(
+          static_cast<uint32_t>(numeric ? snap_.numeric_count_++ : snap_.text_count_++));
     }
     snap_.dictionaries_.resize(snap_.text_count_);
     dict_index_.resize(snap_.text_count_);
@@ -575,7 +669,7 @@ class SnapshotParser {
   Status AddEntity(std::string_view entity, uint32_t row) {
     if (row + 1 > snap_.index_.size() / 2) Grow();
     const size_t mask = snap_.index_.size() - 1;
-    for (size_t h = std::hash<std::string_view>{}(entity) & mask;; h = (h + 1) & mask) {
+    for (size_t h = std::hash<std::string_view>{}(entity)&mask;; h = (h + 1) & mask) {
       const uint32_t slot = snap_.index_[h];
       if (slot == 0) {
         snap_.index_[h] = row + 1;
@@ -656,7 +750,8 @@ StatusOr<OnlineSnapshot> LoadOnlineSnapshot(const fs::path& online_dir) {
       return text.status();
     }
     std::string version = *text;
-    while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
+    while (!version.empty() && (version.back() == '\n' || version.back() == '\r'))
+      version.pop_back();
     if (version.empty() || version.starts_with(".") ||
         version.find_first_of("/\\\n\r", 0) != std::string::npos) {
       return InvalidArgumentError(current.string() + ": \"" + version +
@@ -678,7 +773,7 @@ StatusOr<OnlineSnapshot> LoadOnlineSnapshot(const fs::path& online_dir) {
 std::optional<size_t> OnlineSnapshot::Find(std::string_view entity) const {
   if (index_.empty()) return std::nullopt;
   const size_t mask = index_.size() - 1;
-  for (size_t h = std::hash<std::string_view>{}(entity) & mask;; h = (h + 1) & mask) {
+  for (size_t h = std::hash<std::string_view>{}(entity)&mask;; h = (h + 1) & mask) {
     const uint32_t slot = index_[h];
     if (slot == 0) return std::nullopt;
     if (Entity(slot - 1) == entity) return slot - 1;
@@ -693,7 +788,8 @@ std::optional<size_t> OnlineSnapshot::FeatureIndex(std::string_view name) const 
 }
 
 std::string_view OnlineSnapshot::Entity(size_t row) const {
-  return std::string_view(entities_).substr(row_entity_[row], row_entity_[row + 1] - row_entity_[row]);
+  return std::string_view(entities_).substr(row_entity_[row],
+                                            row_entity_[row + 1] - row_entity_[row]);
 }
 
 std::optional<double> OnlineSnapshot::Number(size_t row, size_t feature) const {
@@ -718,6 +814,5 @@ OnlineValue OnlineSnapshot::Value(size_t row, size_t feature) const {
   }
   return std::monostate{};
 }
-
 
 }  // namespace riskpipe::features

@@ -42,7 +42,7 @@ struct MaterializeSummary {
   Date as_of;
   int64_t rows = 0;  // entities (customers)
   size_t features = 0;
-  std::filesystem::path dir;  // the published snapshot folder
+  std::filesystem::path dir;        // the published snapshot folder
   std::vector<std::string> pruned;  // versions deleted
   double seconds = 0;
 };
@@ -60,8 +60,8 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
 // One feature of a snapshot, from its manifest.
 struct OnlineFeature {
   std::string name;
-  std::string type;  // DuckDB type name, e.g. "DOUBLE", "BIGINT", "VARCHAR"
-  std::string view;  // the feature view that computes it
+  std::string type;      // DuckDB type name, e.g. "DOUBLE", "BIGINT", "VARCHAR"
+  std::string view;      // the feature view that computes it
   bool numeric = false;  // numbers (and booleans as 0/1); everything else is text
 };
 
@@ -107,13 +107,13 @@ class OnlineSnapshot {
   // Per feature: its position among numeric (or text) columns.
   std::vector<uint32_t> slot_;
   size_t numeric_count_ = 0, text_count_ = 0;
-  std::vector<double> numbers_;      // rows x numeric_count_
-  std::vector<uint8_t> valid_;       // rows x numeric_count_; 1 = not null
+  std::vector<double> numbers_;       // rows x numeric_count_
+  std::vector<uint8_t> valid_;        // rows x numeric_count_; 1 = not null
   std::vector<uint32_t> text_codes_;  // rows x text_count_; 0 = null, else dictionary index + 1
   std::vector<std::vector<std::string>> dictionaries_;  // per text column
-  std::string entities_;              // every entity, back to back
-  std::vector<uint64_t> row_entity_;  // rows + 1 offsets into entities_
-  std::vector<uint32_t> index_;       // open addressing: row + 1, 0 = empty; size a power of 2
+  std::string entities_;                                // every entity, back to back
+  std::vector<uint64_t> row_entity_;                    // rows + 1 offsets into entities_
+  std::vector<uint32_t> index_;  // open addressing: row + 1, 0 = empty; size a power of 2
 };
 
 // Loads the snapshot named by <online_dir>/CURRENT: reads its manifest.json, verifies the

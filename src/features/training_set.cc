@@ -56,14 +56,15 @@ StatusOr<std::string> TrainingSetSql(const config::Project& project, db::Connect
   }
   if (labels.empty()) {
     return "SELECT *, NULL::INTEGER AS label, NULL::DATE AS label_available_date FROM (" +
-           features + ")";
+           features + ") ORDER BY " + kDecisionDate + ", " + QuoteIdent(spine.key);
   }
   const std::string key = QuoteIdent(spine.key);
   const std::string sql = "SELECT f.*, l.label, l.label_available_date FROM (" + features +
                           ") f LEFT JOIN " + labels + " l ON f." + key + " = l." +
                           QuoteIdent(project.label->loan_key);
-  if (request.keep_unlabelled) return sql;
-  return "SELECT * FROM (" + sql + ") WHERE label IS NOT NULL";
+  const std::string order = " ORDER BY " + std::string(kDecisionDate) + ", " + key;
+  if (request.keep_unlabelled) return "SELECT * FROM (" + sql + ")" + order;
+  return "SELECT * FROM (" + sql + ") WHERE label IS NOT NULL" + order;
 }
 
 StatusOr<TrainingSetSummary> ExportTrainingSet(const config::Project& project, db::Connection& con,

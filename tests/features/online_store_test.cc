@@ -85,6 +85,22 @@ features:
       features:
         - {name: income, expr: income}
         - {name: segment, expr: segment}
+        - {name: income_or_zero, expr: "coalesce(income, 0)"}
+    - name: fresh_profile
+      kind: latest
+      source: profile
+      event_time: report_date
+      max_age_days: 30
+      features:
+        - {name: fresh_income, expr: "coalesce(income, -1)"}
+    - name: recent_profile
+      kind: aggregate
+      source: profile
+      event_time: report_date
+      window_days: 60
+      features:
+        - {name: reports_60d, expr: "count(*)"}
+        - {name: max_income_60d, expr: "max(income)"}
 )yaml";
 
 Date D(const char* iso) { return *ParseIsoDate(iso); }
@@ -99,7 +115,8 @@ struct LoanRow {
 };
 
 // User 1: two loans before as_of, one after. User 2: one before and one ON as_of (not
-// "previous", but its terms are the latest application). User 3: only after as_of.
+// "previous", but its terms are the latest application). User 3: only after as_of. User 4:
+// one loan, no profile.
 std::vector<LoanRow> Loans() {
   return {
       {1000, 1, "2021-01-10", 0.1, "1990-05-01", "Y"},
@@ -108,6 +125,7 @@ std::vector<LoanRow> Loans() {
       {1003, 2, "2021-02-01", 200, "2000-04-30", nullptr},
       {1004, 2, "2021-04-30", 400, "2000-04-30", "Y"},
       {1005, 3, "2021-07-01", 50, "1980-01-01", "N"},
+      {1006, 4, "2021-04-01", 10, "1985-06-15", "N"},  // no profile rows at all
   };
 }
 
@@ -218,17 +236,18 @@ class OnlineStoreTest : public ::testing::Test {
 TEST_F(OnlineStoreTest, OneRowPerEntityWithFeaturesAsOfTheDate) {
   WriteSilver(Loans(), Profile());
   const MaterializeSummary s = Run({.as_of = kAsOf});
-  EXPECT_EQ(s.rows, 2);  // user 3 has no event on or before as_of
-  EXPECT_EQ(s.features, 6u);
+  EXPECT_EQ(s.rows, 3);  // user 3 has no event on or before as_of
+  EXPECT_EQ(s.features, 10u);
   EXPECT_EQ(s.as_of, kAsOf);
   EXPECT_EQ(Current(), s.version);
 
   const std::string csv = riskpipe::testing::ReadAll(s.dir / kSnapshotCsv);
   // Text columns are always quoted (FORCE_QUOTE quotes their header names too).
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
-            "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,\"segment\"");
+            "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,\"segment\","
+            "income_or_zero,fresh_income,reports_60d,max_income_60d");
   const OnlineSnapshot snap = Load();
-  ASSERT_EQ(snap.rows(), 2u);
+  ASSERT_EQ(snap.rows(), 3u);
   EXPECT_EQ(snap.version(), s.version);
   EXPECT_EQ(snap.as_of(), kAsOf);
   EXPECT_EQ(snap.entity_column(), "id");
@@ -247,6 +266,18 @@ TEST_F(OnlineStoreTest, OneRowPerEntityWithFeaturesAsOfTheDate) {
   EXPECT_EQ(Cell(snap, "2", "flag_own_car"), "1.000000");
   EXPECT_EQ(Cell(snap, "2", "nb_previous_loans"), "1.000000");
   EXPECT_EQ(Cell(snap, "2", "avg_amount_loans_previous"), "200.000000");
+  // User 4 has no profile: NULL, except expressions that turn NULL into a value (as the
+  // training path's unmatched ASOF row does), unless max_age_days rules the missing row out.
+  EXPECT_EQ(Cell(snap, "4", "income"), "NULL");
+  EXPECT_EQ(Cell(snap, "4", "income_or_zero"), "0.000000");
+  EXPECT_EQ(Cell(snap, "4", "fresh_income"), "NULL");
+  EXPECT_EQ(Cell(snap, "4", "reports_60d"), "0.000000");
+  EXPECT_EQ(Cell(snap, "4", "nb_previous_loans"), "1.000000");
+  // User 1's latest profile (2021-02-01) is older than 30 days: fresh_income is NULL (not -1:
+  // a row too old is no row for max_age_days); in the 60-day window there is none either.
+  EXPECT_EQ(Cell(snap, "1", "fresh_income"), "NULL");
+  EXPECT_EQ(Cell(snap, "1", "reports_60d"), "0.000000");
+  EXPECT_EQ(Cell(snap, "2", "reports_60d"), "1.000000");
 }
 
 TEST_F(OnlineStoreTest, NbPreviousLoansMatchesAReferenceCount) {
@@ -276,9 +307,9 @@ TEST_F(OnlineStoreTest, MatchesTheTrainingPathForEventsOnAsOf) {
   Run({.as_of = kAsOf});
   const OnlineSnapshot snap = Load();
   const Datamart m = mart();
-  const std::string events =
-      "SELECT DISTINCT id, DATE '2021-04-30' AS decision_date FROM " +
-      *m.ReadSql(Layer::kSilver, "loans") + " WHERE loan_date <= DATE '2021-04-30'";
+  const std::string events = "SELECT DISTINCT id, DATE '2021-04-30' AS decision_date FROM " +
+                             *m.ReadSql(Layer::kSilver, "loans") +
+                             " WHERE loan_date <= DATE '2021-04-30'";
   auto spine = EventSpineSql(project_, m, events);
   ASSERT_TRUE(spine.ok()) << spine.status().ToString();
   auto sql = FeatureSql(project_, m, *spine);
@@ -291,13 +322,23 @@ TEST_F(OnlineStoreTest, MatchesTheTrainingPathForEventsOnAsOf) {
     for (size_t f = 0; f < snap.features().size(); ++f) {
       const db::Value& want = row[static_cast<size_t>(t->ColumnIndex(snap.features()[f].name))];
       std::string expected = db::ValueToString(want);
-      if (const auto* i = std::get_if<int64_t>(&want)) expected = std::to_string(static_cast<double>(*i));
+      if (const auto* i = std::get_if<int64_t>(&want))
+        expected = std::to_string(static_cast<double>(*i));
       if (const auto* d = std::get_if<double>(&want)) expected = std::to_string(*d);
       if (const auto* text = std::get_if<std::string>(&want)) expected = "'" + *text + "'";
       EXPECT_EQ(Cell(snap, id, snap.features()[f].name.c_str()), expected)
           << "user " << id << ", " << snap.features()[f].name;
     }
   }
+}
+
+TEST_F(OnlineStoreTest, SameDayApplicationsUseTheGreaterKey) {
+  std::vector<LoanRow> loans = Loans();
+  loans.push_back({1010, 5, "2021-04-01", 10, "1990-01-01", "N"});
+  loans.push_back({1009, 5, "2021-04-01", 10, "1990-01-01", "Y"});
+  WriteSilver(loans, Profile());
+  Run({.as_of = kAsOf});
+  EXPECT_EQ(Cell(Load(), "5", "flag_own_car"), "0.000000");  // loan 1010's terms
 }
 
 TEST_F(OnlineStoreTest, DuplicateLatestSpineRowIsRefused) {
@@ -307,7 +348,7 @@ TEST_F(OnlineStoreTest, DuplicateLatestSpineRowIsRefused) {
   auto s = Materialize(project_, *con_, {.as_of = kAsOf});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(s.status().message().find("id 1 has 2 spine rows"), std::string::npos)
+  EXPECT_NE(s.status().message().find("id 1 has duplicate spine rows"), std::string::npos)
       << s.status().message();
   EXPECT_FALSE(fs::exists(online() / kCurrentFile));
 }
@@ -336,7 +377,7 @@ TEST_F(OnlineStoreTest, DefaultAsOfIsTheLatestSpineDate) {
   WriteSilver(Loans(), Profile());
   const MaterializeSummary s = Run();
   EXPECT_EQ(s.as_of, D("2021-07-01"));
-  EXPECT_EQ(s.rows, 3);
+  EXPECT_EQ(s.rows, 4);
   const OnlineSnapshot snap = Load();
   EXPECT_EQ(Cell(snap, "1", "nb_previous_loans"), "3.000000");
   EXPECT_EQ(Cell(snap, "1", "income"), "1000000.000000");
@@ -388,14 +429,16 @@ TEST_F(OnlineStoreTest, ManifestRecordsTheSnapshot) {
   EXPECT_EQ(m["feature_set_version"], "7");
   EXPECT_EQ(m["entity"]["name"], "id");
   EXPECT_EQ(m["entity"]["type"], "BIGINT");
-  EXPECT_EQ(m["rows"], 2);
+  EXPECT_EQ(m["rows"], 3);
   EXPECT_EQ(m["sha256"], *Sha256File(s.dir / kSnapshotCsv));
-  ASSERT_EQ(m["views"].size(), 3u);
+  ASSERT_EQ(m["views"].size(), 5u);
+  EXPECT_EQ(m["views"][3]["max_age_days"], 30);
+  EXPECT_EQ(m["views"][4]["window_days"], 60);
   EXPECT_EQ(m["views"][1]["name"], "loan_history");
   EXPECT_EQ(m["views"][1]["kind"], "aggregate");
   EXPECT_EQ(m["views"][1]["source"], "loans");
   EXPECT_EQ(m["views"][1]["strict"], true);
-  ASSERT_EQ(m["features"].size(), 6u);
+  ASSERT_EQ(m["features"].size(), 10u);
   EXPECT_EQ(m["features"][3]["name"], "avg_amount_loans_previous");
   EXPECT_EQ(m["features"][3]["type"], "DOUBLE");
   EXPECT_EQ(m["features"][3]["view"], "loan_history");
@@ -448,8 +491,9 @@ TEST_F(OnlineStoreTest, MalformedCsvLineIsReportedWithItsNumber) {
   const MaterializeSummary s = Run({.as_of = kAsOf});
   // A consistent manifest over a CSV whose line 4 (after a quoted two-line field) is short.
   const std::string csv =
-      "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment\n"
-      "1,30,0,2,0.15,1000.5,\"two\nlines\"\n"
+      "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment,"
+      "income_or_zero,fresh_income,reports_60d,max_income_60d\n"
+      "1,30,0,2,0.15,1000.5,\"two\nlines\",1000.5,,0,\n"
       "2,21,1,1\n";
   std::ofstream(s.dir / kSnapshotCsv, std::ios::binary | std::ios::trunc) << csv;
   auto m = nlohmann::json::parse(riskpipe::testing::ReadAll(s.dir / kSnapshotManifest));
@@ -464,8 +508,9 @@ TEST_F(OnlineStoreTest, MalformedCsvLineIsReportedWithItsNumber) {
       << loaded.status().message();
 
   const std::string bad_number =
-      "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment\n"
-      "1,30,0,2,0.15,12_x,\"s\"\n";
+      "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment,"
+      "income_or_zero,fresh_income,reports_60d,max_income_60d\n"
+      "1,30,0,2,0.15,12_x,\"s\",0,0,0,0\n";
   std::ofstream(s.dir / kSnapshotCsv, std::ios::binary | std::ios::trunc) << bad_number;
   m["sha256"] = Sha256Hex(bad_number);
   m["bytes"] = bad_number.size();
@@ -485,7 +530,8 @@ TEST_F(OnlineStoreTest, MissingCurrentOrSnapshotIsNotFound) {
   EXPECT_NE(loaded.status().message().find((online() / kCurrentFile).string()), std::string::npos);
   EXPECT_NE(loaded.status().message().find("riskpipe materialize"), std::string::npos);
 
-  ASSERT_TRUE(WriteFileAtomic(online() / kCurrentFile, "20990101T000000.000000Z_asof-2099-01-01\n").ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(online() / kCurrentFile, "20990101T000000.000000Z_asof-2099-01-01\n").ok());
   loaded = LoadOnlineSnapshot(online());
   EXPECT_EQ(loaded.status().code(), StatusCode::kNotFound);
   EXPECT_NE(loaded.status().message().find("20990101T000000.000000Z_asof-2099-01-01"),
