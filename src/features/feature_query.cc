@@ -1,5 +1,6 @@
 #include "features/feature_query.h"
 
+#include <cctype>
 #include <regex>
 #include <set>
 
@@ -33,6 +34,36 @@ std::string FeatureList(const FeatureView& v) {
   std::string out;
   for (const auto& f : v.features) {
     out += ", (" + f.expr + ") AS " + QuoteIdent(f.name);
+  }
+  return out;
+}
+
+// Bare and double-quoted identifiers of an SQL expression (string literals skipped). A superset
+// of the columns it references: function names and keywords come along, and are filtered by the
+// caller against the real column names.
+std::set<std::string> IdentifiersIn(const std::string& expr) {
+  std::set<std::string> out;
+  for (size_t i = 0; i < expr.size();) {
+    const char c = expr[i];
+    if (c == '\'') {
+      const size_t close = expr.find('\'', i + 1);
+      i = close == std::string::npos ? expr.size() : close + 1;
+    } else if (c == '"') {
+      const size_t close = expr.find('"', i + 1);
+      if (close == std::string::npos) break;
+      out.insert(expr.substr(i + 1, close - i - 1));
+      i = close + 1;
+    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t j = i;
+      while (j < expr.size() &&
+             (std::isalnum(static_cast<unsigned char>(expr[j])) || expr[j] == '_')) {
+        ++j;
+      }
+      out.insert(expr.substr(i, j - i));
+      i = j;
+    } else {
+      ++i;
+    }
   }
   return out;
 }
@@ -141,9 +172,26 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
   const config::FeatureSet& set = project.features;
   const std::string key = QuoteIdent(set.spine.key);
   const std::string entity = QuoteIdent(set.spine.entity);
-  std::string with = "WITH base AS (SELECT row_number() OVER () AS _rid, * FROM (" +
-                     std::string(spine_sql) + ")), keys AS (SELECT _rid, " + entity +
-                     " AS _k, " + kDecisionDate + " FROM base)";
+  // The base relation is materialized once, so it carries only what is used downstream: the
+  // key, the entity, the decision date and the columns the spine views' expressions name.
+  std::set<std::string> base_cols = {set.spine.key, set.spine.entity};
+  if (const config::Source* src = project.FindSource(set.spine.source); src != nullptr) {
+    const std::set<std::string> columns = config::SilverColumns(*src);
+    for (const FeatureView& v : set.views) {
+      if (v.kind != ViewKind::kSpine) continue;
+      for (const auto& f : v.features) {
+        for (const std::string& c : IdentifiersIn(f.expr)) {
+          if (columns.count(c) != 0) base_cols.insert(c);
+        }
+      }
+    }
+  }
+  std::string base_list;
+  for (const std::string& c : base_cols) base_list += QuoteIdent(c) + ", ";
+  std::string with = "WITH base AS (SELECT row_number() OVER () AS _rid, " + base_list +
+                     kDecisionDate + " FROM (" + std::string(spine_sql) +
+                     ")), keys AS (SELECT _rid, " + entity + " AS _k, " + kDecisionDate +
+                     " FROM base)";
   std::string select = "SELECT b." + key + ", b." + entity + ", b." + kDecisionDate;
   std::string audit;
   std::string from = " FROM base b";
