@@ -129,6 +129,43 @@ TEST(Cli, SynthThenIngestReconciles) {
   EXPECT_NE(status.output.find("features_financials"), std::string::npos) << status.output;
 }
 
+TEST(Cli, FeaturesBuildTrainingSetAndMaterializeFromSynthesizedData) {
+  TempDir dir;
+  const std::string config = "--config " + LendingProject(dir).string();
+  ASSERT_EQ(RunCli(config + " --quiet synth --customers 500 --seed 3").exit_code, 0);
+  ASSERT_EQ(RunCli(config + " --quiet ingest").exit_code, 0);
+  const Result build = RunCli(config + " features build");
+  ASSERT_EQ(build.exit_code, 0) << build.output;
+  EXPECT_NE(build.output.find("point-in-time audit: OK"), std::string::npos) << build.output;
+  const fs::path ws = dir.path() / "workspace";
+  // One feature row and one label row per loan (500 customers, one loan each).
+  EXPECT_EQ(Count(ws, "gold", "feature_store"), 500);
+  EXPECT_EQ(Count(ws, "gold", "label_store"), 500);
+
+  // Labels known on 2024-01-01 are those of applications up to 2023-07 (MOB 6).
+  const fs::path train = dir.path() / "train.csv";
+  const Result ts = RunCli(config + " features training-set --cutoff 2024-01-01 --out " + train.string());
+  ASSERT_EQ(ts.exit_code, 0) << ts.output;
+  std::ifstream in(train);
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_NE(header.find("fe_1_mean_3m"), std::string::npos);
+  int64_t rows = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    EXPECT_LE(line.substr(line.find(',', line.find(',') + 1) + 1, 10), "2023-07-01") << line;
+  }
+  EXPECT_EQ(rows, 7 * 20);  // 25 equal cohorts of 20 customers; 2023-01..2023-07
+
+  const Result m = RunCli(config + " materialize --as-of 2024-06-30");
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  EXPECT_TRUE(fs::exists(ws / "online" / "CURRENT"));
+  EXPECT_NE(m.output.find("as of 2024-06-30"), std::string::npos) << m.output;
+  // A malformed cut-off or a missing required flag is a usage error.
+  EXPECT_EQ(RunCli(config + " features training-set --cutoff 2023-13-01 --out " + train.string()).exit_code, 2);
+  EXPECT_EQ(RunCli(config + " features training-set --out x.csv").exit_code, 2);
+}
+
 TEST(Cli, KilledIngestLeavesWholePartitionsAndRerunCompletes) {
   TempDir dir;
   const std::string config_path = LendingProject(dir).string();
