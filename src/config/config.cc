@@ -206,14 +206,7 @@ const Source* Project::FindSource(std::string_view name) const {
 
 StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origin) {
   const std::string name = origin.string();
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    return InvalidArgumentError(name + ":" + std::to_string(e.mark.line + 1) +
-                                ": not valid YAML: " + e.msg);
-  }
-  if (!root.IsDefined() || root.IsNull()) return InvalidArgumentError(name + ": the file is empty");
+  ASSIGN_OR_RETURN(YAML::Node root, internal::LoadYamlDocument(yaml_text, name));
   YamlMap m(root, name, "");
   RETURN_IF_ERROR(m.CheckIsMap());
   Project p;

@@ -46,18 +46,6 @@ Status ReadFraction(YamlMap& m, const std::string& key, std::optional<double>& o
   return OkStatus();
 }
 
-Status ReadPositiveInt(YamlMap& m, const std::string& key, int64_t minimum, int64_t& out) {
-  std::optional<double> v;
-  RETURN_IF_ERROR(m.ReadDouble(key, v));
-  if (!v) return OkStatus();
-  if (*v != std::floor(*v) || *v < static_cast<double>(minimum)) {
-    const YAML::Node n = m.Get(key);
-    return m.Error(key, "must be a whole number >= " + std::to_string(minimum), &n);
-  }
-  out = static_cast<int64_t>(*v);
-  return OkStatus();
-}
-
 Status ReadMonth(YamlMap& m, const std::string& key, Month& out) {
   const YAML::Node n = m.Get(key);
   if (!n.IsDefined() || n.IsNull()) return m.Missing(key);
@@ -90,7 +78,7 @@ Status ReadKindParams(YamlMap& m, const std::string& origin, Expectation& e) {
       RETURN_IF_ERROR(ReadFraction(m, "max", e.max));
       if (!e.max) return m.Missing("max");
       RETURN_IF_ERROR(m.ReadString("by", e.by, false));
-      RETURN_IF_ERROR(ReadPositiveInt(m, "min_segment_rows", 1, e.min_segment_rows));
+      RETURN_IF_ERROR(m.ReadInt("min_segment_rows", e.min_segment_rows, 1));
       if (m.Has("min_segment_rows") && e.by.empty()) {
         return m.Error("min_segment_rows", "only applies with by: <segment column>");
       }
@@ -134,7 +122,7 @@ Status ReadKindParams(YamlMap& m, const std::string& origin, Expectation& e) {
       }
       if (e.psi_max && *e.psi_max < 0) return m.Error("psi_max", "must not be negative");
       int64_t bins = e.bins;
-      RETURN_IF_ERROR(ReadPositiveInt(m, "bins", 2, bins));
+      RETURN_IF_ERROR(m.ReadInt("bins", bins, 2));
       e.bins = static_cast<int>(std::min<int64_t>(bins, 1000));
       RETURN_IF_ERROR(ReadReference(m, origin, e));
       break;
@@ -211,14 +199,7 @@ fs::path SuiteFile(const fs::path& dir, std::string_view layer, std::string_view
 StatusOr<ExpectationSuite> ParseExpectationSuite(std::string_view yaml_text,
                                                  const fs::path& origin) {
   const std::string name = origin.string();
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    return InvalidArgumentError(name + ":" + std::to_string(e.mark.line + 1) +
-                                ": not valid YAML: " + e.msg);
-  }
-  if (!root.IsDefined() || root.IsNull()) return InvalidArgumentError(name + ": the file is empty");
+  ASSIGN_OR_RETURN(YAML::Node root, internal::LoadYamlDocument(yaml_text, name));
   YamlMap m(root, name, "");
   RETURN_IF_ERROR(m.CheckIsMap());
   ExpectationSuite suite;

@@ -81,14 +81,12 @@ std::string CheckExpression(const std::string& expr, const std::set<std::string>
   return "";
 }
 
+// An int field read through YamlMap::ReadInt.
 Status ReadInt(YamlMap& m, const std::string& key, int& out, int min_value) {
-  std::optional<double> v;
-  RETURN_IF_ERROR(m.ReadDouble(key, v));
-  if (!v) return OkStatus();
-  if (*v != std::floor(*v) || *v < min_value || *v > 1e6) {
-    return m.Error(key, "expected a whole number >= " + std::to_string(min_value));
-  }
-  out = static_cast<int>(*v);
+  int64_t v = out;
+  RETURN_IF_ERROR(m.ReadInt(key, v, min_value));
+  if (v > 1000000) return m.Error(key, "must be at most 1000000");
+  out = static_cast<int>(v);
   return OkStatus();
 }
 

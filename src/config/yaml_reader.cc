@@ -1,6 +1,7 @@
 #include "config/yaml_reader.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace riskpipe::config::internal {
@@ -118,6 +119,30 @@ Status YamlMap::ReadStringList(const std::string& key, std::vector<std::string>&
     out.push_back(n[i].Scalar());
   }
   return OkStatus();
+}
+
+Status YamlMap::ReadInt(const std::string& key, int64_t& out, int64_t minimum) {
+  std::optional<double> v;
+  RETURN_IF_ERROR(ReadDouble(key, v));
+  if (!v) return OkStatus();
+  if (*v != std::floor(*v) || *v < static_cast<double>(minimum) || *v > 1e12) {
+    const YAML::Node n = node_[key];
+    return Error(key, "must be a whole number >= " + std::to_string(minimum), &n);
+  }
+  out = static_cast<int64_t>(*v);
+  return OkStatus();
+}
+
+StatusOr<YAML::Node> LoadYamlDocument(std::string_view text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(origin + ":" + std::to_string(e.mark.line + 1) +
+                                ": not valid YAML: " + e.msg);
+  }
+  if (!root.IsDefined() || root.IsNull()) return InvalidArgumentError(origin + ": the file is empty");
+  return root;
 }
 
 Status YamlMap::CheckNoUnknownKeys() const {

@@ -4,8 +4,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -27,6 +29,8 @@ class YamlMap {
   Status ReadBool(const std::string& key, bool& out);
   Status ReadDouble(const std::string& key, std::optional<double>& out);
   Status ReadStringList(const std::string& key, std::vector<std::string>& out);
+  // A whole number >= `minimum` (and <= 1e12); the key may be absent (out is unchanged).
+  Status ReadInt(const std::string& key, int64_t& out, int64_t minimum);
   // Error for the first key that was never read.
   Status CheckNoUnknownKeys() const;
 
@@ -46,6 +50,10 @@ class YamlMap {
   std::string path_;
   std::set<std::string> read_;
 };
+
+// Parses one YAML document; InvalidArgument "<origin>:<line>: not valid YAML: ..." or
+// "<origin>: the file is empty".
+StatusOr<YAML::Node> LoadYamlDocument(std::string_view text, const std::string& origin);
 
 // Line (1-based) of a node, 0 when unknown.
 int LineOf(const YAML::Node& node);

@@ -12,8 +12,6 @@ using config::ViewKind;
 using db::QuoteIdent;
 using db::QuoteLiteral;
 
-// Undated rows (partition 1900-01-01) have no event time and never feed a feature.
-constexpr char kDatedFilter[] = "snapshot_date > DATE '1900-01-01'";
 
 std::string Cte(size_t i, const char* what) { return "v" + std::to_string(i) + "_" + what; }
 
@@ -27,7 +25,7 @@ StatusOr<std::string> SourceSql(const datamart::Datamart& mart, const FeatureVie
                          " (run `riskpipe ingest` first)");
   }
   return "SELECT *, " + QuoteIdent(v.entity) + " AS _e, " + QuoteIdent(v.event_time) +
-         " AS _t FROM " + *read + " WHERE " + kDatedFilter;
+         " AS _t FROM " + *read + " WHERE " + DatedRowsCondition();
 }
 
 std::string FeatureList(const FeatureView& v) {
@@ -87,6 +85,11 @@ bool WindowEligible(const FeatureView& v, const config::Spine& spine) {
 
 }  // namespace
 
+std::string DatedRowsCondition() {
+  return std::string(datamart::kPartitionColumn) + " > DATE '" +
+         datamart::UndatedPartition().ToString() + "'";
+}
+
 FeatureSchema SchemaOf(const config::FeatureSet& set) {
   FeatureSchema s;
   s.key = set.spine.key;
@@ -137,7 +140,7 @@ StatusOr<std::string> SpineSql(const config::Project& project, const datamart::D
                          " (run `riskpipe ingest` first)");
   }
   std::string sql = "SELECT *, " + QuoteIdent(spine.date) + " AS " + kDecisionDate + " FROM " +
-                    *read + " WHERE " + kDatedFilter + " AND " + QuoteIdent(spine.date) +
+                    *read + " WHERE " + DatedRowsCondition() + " AND " + QuoteIdent(spine.date) +
                     " IS NOT NULL";
   if (!spine.where.empty()) sql += " AND (" + spine.where + ")";
   // The partition filter lets DuckDB skip files; the date filter is the exact bound.

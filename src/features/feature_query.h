@@ -21,6 +21,10 @@
 
 namespace riskpipe::features {
 
+// SQL condition keeping a silver table's dated rows: the undated partition (rows whose date
+// could not be read) never feeds a feature.
+std::string DatedRowsCondition();
+
 // The name of the decision-date column in every feature relation.
 inline constexpr char kDecisionDate[] = "decision_date";
 

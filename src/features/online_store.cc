@@ -117,7 +117,7 @@ StatusOr<std::string> OnlineSourceSql(const datamart::Datamart& mart, const conf
   }
   return "SELECT *, " + QuoteIdent(v.entity) + " AS _e, " + QuoteIdent(v.event_time) + " AS _t, " +
          as_of + " AS " + kDecisionDate + " FROM " + *read +
-         " WHERE snapshot_date > DATE '1900-01-01' AND " + QuoteIdent(v.event_time) +
+         " WHERE " + DatedRowsCondition() + " AND " + QuoteIdent(v.event_time) +
          " <= " + as_of;
 }
 
