@@ -78,6 +78,72 @@ struct Options {
   };
 };
 
+// ---- Model registry catalog: rows (schema version 2, registry_catalog.cc) ----------------
+// Stages are stored as text: candidate, approved, production, archived, rejected. The rules of
+// the stage machine live in src/registry; the catalog enforces what the file itself must
+// guarantee (docs/registry.md).
+
+// One registered model version.
+struct ModelRow {
+  std::string model_id;  // "<name>/<version>", e.g. "lending_pd/3".
+  std::string name;
+  int64_t version = 0;  // 1, 2, 3, ... per name, without gaps.
+  std::string stage;
+  std::string family;
+  int64_t run_id = 0;  // The riskpipe run that trained it; 0 when unknown.
+  std::string created_by;
+  std::string registered_at;
+  std::string metrics_json = "{}";  // A JSON object of summary metrics.
+};
+
+// One row of the append-only model history.
+struct ModelEventRow {
+  int64_t event_id = 0;  // Increases with every event, across all models.
+  std::string model_id;
+  std::string name;
+  std::string event;       // E.g. "registered", "approved", "promoted", "demoted".
+  std::string from_stage;  // "" when the event does not concern a stage.
+  std::string to_stage;    // "" when the event does not concern a stage.
+  std::string actor;
+  std::string reason;
+  std::string at;
+  std::string details_json = "{}";
+};
+
+// What RegisterModel stores besides the allocated version.
+struct NewModel {
+  std::string name;
+  std::string family;
+  int64_t run_id = 0;
+  std::string created_by;           // Also the actor of the "registered" event; must be non-empty.
+  std::string metrics_json = "{}";  // Must be a JSON object.
+};
+
+// One event to append. When from_stage is non-empty the model must be at that stage (else
+// FailedPrecondition) and moves to to_stage; when both are "" the stage is left alone.
+struct ModelChange {
+  std::string model_id;
+  std::string event;
+  std::string from_stage;
+  std::string to_stage;
+  std::string actor;  // Must be non-empty.
+  std::string reason;
+  std::string details_json = "{}";  // Must be valid JSON.
+};
+
+// Selects catalog rows for ListModels. An empty field matches everything.
+struct ModelFilter {
+  std::string name;
+  std::string stage;
+  int limit = 1000;  // At most this many rows, most recently registered first; must be positive.
+};
+
+// Selects events for ListModelEvents, oldest first. An empty field matches everything.
+struct ModelEventFilter {
+  std::string model_id;
+  std::string name;
+};
+
 // The newest schema version this build knows: the number of migrations.
 int LatestSchemaVersion();
 
@@ -129,6 +195,35 @@ class Metastore {
   // longer running. Runs begun on another host are left alone: their pids mean nothing here.
   // Returns how many rows (runs plus steps) were marked.
   StatusOr<int> MarkInterrupted();
+
+  // ---- Model registry catalog (registry_catalog.cc; docs/registry.md) ----------------------
+
+  // Registers the next version of model.name in one write transaction: allocates version =
+  // 1 + the highest catalogued version of that name, calls publish(version, registered_at),
+  // which must put the package in place and returns the "registered" event's details JSON,
+  // then inserts the row (stage candidate) and the event and commits. When publish fails
+  // nothing is recorded and its status is returned. publish runs under the write lock, so
+  // registrations of one file never interleave, in this or another process. InvalidArgument for
+  // an empty name or created_by, or metrics_json that is not a JSON object.
+  StatusOr<ModelRow> RegisterModel(
+      const NewModel& model,
+      const std::function<StatusOr<std::string>(int64_t version, const std::string& at)>& publish);
+
+  // Holds the write lock, calls decide() (which may use the read methods below, but no write
+  // method) and appends the events it returns, applying their stage changes in order, all in
+  // one transaction stamped with one time. Returns the appended events. Nothing is applied when
+  // decide fails (its status is returned), when a model is unknown (NotFound), not at the
+  // change's from_stage (FailedPrecondition) or a change would put a second version of a name
+  // in production (FailedPrecondition), or an event is malformed (InvalidArgument).
+  StatusOr<std::vector<ModelEventRow>> ChangeModels(
+      const std::function<StatusOr<std::vector<ModelChange>>()>& decide);
+
+  // The catalog row of `model_id`, or nullopt.
+  StatusOr<std::optional<ModelRow>> FindModel(std::string_view model_id);
+  // Rows matching `filter`, most recently registered first. InvalidArgument when limit <= 0.
+  StatusOr<std::vector<ModelRow>> ListModels(const ModelFilter& filter);
+  // Events matching `filter`, oldest (lowest event_id) first.
+  StatusOr<std::vector<ModelEventRow>> ListModelEvents(const ModelEventFilter& filter);
 
  private:
   Metastore(std::unique_ptr<Database> db, Options options);

@@ -45,10 +45,62 @@ CREATE INDEX steps_by_run ON steps (run_id);
 CREATE INDEX steps_by_key ON steps (step, table_name, partition, status);
 )sql";
 
+// Version 2: the model registry catalog (docs/registry.md). `models` has one row per registered
+// package version; only its stage and metrics change after insertion, and rows are never
+// deleted. At most one row per name is in production (partial unique index). `model_events`
+// is the append-only history of every change: triggers refuse UPDATE and DELETE, so the answer
+// to "who approved the production model on date D" cannot be rewritten through SQL.
+constexpr std::string_view kRegistryCatalog = R"sql(
+CREATE TABLE models (
+  model_seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+  model_id      TEXT NOT NULL UNIQUE,
+  name          TEXT NOT NULL,
+  version       INTEGER NOT NULL CHECK (version >= 1),
+  stage         TEXT NOT NULL
+                CHECK (stage IN ('candidate', 'approved', 'production', 'archived', 'rejected')),
+  family        TEXT NOT NULL DEFAULT '',
+  run_id        INTEGER,
+  created_by    TEXT NOT NULL DEFAULT '',
+  registered_at TEXT NOT NULL,
+  metrics_json  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metrics_json)),
+  UNIQUE (name, version),
+  CHECK (model_id = name || '/' || version)
+);
+CREATE UNIQUE INDEX models_one_production ON models (name) WHERE stage = 'production';
+CREATE INDEX models_by_stage ON models (stage);
+CREATE TRIGGER models_never_deleted BEFORE DELETE ON models
+BEGIN SELECT RAISE(ABORT, 'models: catalog rows are never deleted'); END;
+CREATE TRIGGER models_identity_fixed
+BEFORE UPDATE OF model_seq, model_id, name, version, family, run_id, created_by, registered_at
+ON models
+BEGIN SELECT RAISE(ABORT, 'models: only stage and metrics_json may change'); END;
+CREATE TABLE model_events (
+  event_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+  model_id     TEXT NOT NULL REFERENCES models (model_id),
+  name         TEXT NOT NULL,
+  event        TEXT NOT NULL CHECK (event <> ''),
+  from_stage   TEXT CHECK (from_stage IS NULL OR from_stage IN
+                 ('candidate', 'approved', 'production', 'archived', 'rejected')),
+  to_stage     TEXT CHECK (to_stage IS NULL OR to_stage IN
+                 ('candidate', 'approved', 'production', 'archived', 'rejected')),
+  actor        TEXT NOT NULL CHECK (actor <> ''),
+  reason       TEXT NOT NULL DEFAULT '',
+  at           TEXT NOT NULL,
+  details_json TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(details_json))
+);
+CREATE INDEX model_events_by_model ON model_events (model_id);
+CREATE INDEX model_events_by_name ON model_events (name);
+CREATE TRIGGER model_events_no_update BEFORE UPDATE ON model_events
+BEGIN SELECT RAISE(ABORT, 'model_events is append-only: events are never updated'); END;
+CREATE TRIGGER model_events_no_delete BEFORE DELETE ON model_events
+BEGIN SELECT RAISE(ABORT, 'model_events is append-only: events are never deleted'); END;
+)sql";
+
 // The schema history. Append new migrations at the end; never edit or reorder a released one,
 // since files in the field already carry its version number.
 constexpr std::string_view kMigrations[] = {
-    kRunLog,  // 1
+    kRunLog,           // 1
+    kRegistryCatalog,  // 2
 };
 
 constexpr std::string_view kCreateVersionTable =
