@@ -6,6 +6,7 @@
 #include <set>
 
 #include "config/features_parse.h"
+#include "config/model_parse.h"
 #include "config/yaml_reader.h"
 #include "core/files.h"
 
@@ -230,11 +231,14 @@ StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origi
       (fs::path(expectations).is_absolute() ? fs::path(expectations) : base / expectations)
           .lexically_normal();
   const YAML::Node sources = m.Get("sources");
-  if (!sources.IsDefined()) return m.Missing("sources");
-  if (!sources.IsSequence() || sources.size() == 0) {
+  // A project that trains from one file (model.dataset) needs no sources.
+  const bool dataset_only = !sources.IsDefined() && root["model"].IsMap() &&
+                            root["model"]["dataset"].IsDefined();
+  if (!sources.IsDefined() && !dataset_only) return m.Missing("sources");
+  if (!dataset_only && (!sources.IsSequence() || sources.size() == 0)) {
     return m.Error("sources", "expected a non-empty list of sources", &sources);
   }
-  for (size_t i = 0; i < sources.size(); ++i) {
+  for (size_t i = 0; !dataset_only && i < sources.size(); ++i) {
     Source s;
     RETURN_IF_ERROR(ParseSource(sources[i], name, "sources[" + std::to_string(i) + "]",
                                 p.workspace, s));
@@ -252,6 +256,15 @@ StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origi
   }
   if (const YAML::Node n = m.Get("features"); n.IsDefined() && !n.IsNull()) {
     RETURN_IF_ERROR(internal::ParseFeatures(n, name, p.sources, p.features));
+  }
+  if (const YAML::Node n = m.Get("model"); n.IsDefined() && !n.IsNull()) {
+    ModelDef model;
+    RETURN_IF_ERROR(internal::ParseModel(n, name, base, model));
+    if (!model.dataset && !p.label) {
+      return m.Error("model", "training on the feature store needs a `label:` section "
+                              "(or give model.dataset to train from one file)", &n);
+    }
+    p.model = std::move(model);
   }
   RETURN_IF_ERROR(m.CheckNoUnknownKeys());
   return p;

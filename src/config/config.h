@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/features.h"
+#include "config/model.h"
 #include "core/date.h"
 #include "core/status.h"
 
@@ -93,6 +94,8 @@ struct Project {
   std::optional<LabelDef> label;
   // Feature views (`features:`); empty when the project has none yet.
   FeatureSet features;
+  // What to train (`model:`), absent when the project has none yet.
+  std::optional<ModelDef> model;
 
   const Source* FindSource(std::string_view name) const;
 };

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <string>
+#include <unordered_map>
 
 namespace riskpipe::db {
 namespace {
@@ -246,6 +249,107 @@ StatusOr<Table> Connection::Query(std::string_view sql) {
       }
       table.rows.push_back(std::move(row));
     }
+    duckdb_destroy_data_chunk(&chunk);
+  }
+  duckdb_destroy_result(&result);
+  if (!status.ok()) return status;
+  return table;
+}
+
+int ColumnarTable::ColumnIndex(std::string_view name) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+namespace {
+
+// Appends `n` cells of a non-text vector to `out` as doubles (null -> NaN).
+template <typename T>
+void AppendNumbers(duckdb_vector vec, idx_t n, std::vector<double>& out) {
+  const T* data = static_cast<const T*>(duckdb_vector_get_data(vec));
+  uint64_t* validity = duckdb_vector_get_validity(vec);
+  for (idx_t r = 0; r < n; ++r) {
+    const bool valid = validity == nullptr || duckdb_validity_row_is_valid(validity, r);
+    out.push_back(valid ? static_cast<double>(data[r]) : std::numeric_limits<double>::quiet_NaN());
+  }
+}
+
+}  // namespace
+
+StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql) {
+  duckdb_result result;
+  const std::string q(sql);
+  if (duckdb_query(impl_->con, q.c_str(), &result) == DuckDBError) {
+    Status s = InvalidArgumentError(FirstLines(ResultError(&result)) + " (in: " + Abbrev(sql) + ")");
+    duckdb_destroy_result(&result);
+    return s;
+  }
+  ColumnarTable table;
+  const idx_t ncol = duckdb_column_count(&result);
+  std::vector<duckdb_type> types(ncol);
+  std::vector<std::unordered_map<std::string, int32_t>> dictionaries(ncol);
+  Status status;
+  for (idx_t c = 0; c < ncol; ++c) {
+    ColumnarTable::Column col;
+    col.name = duckdb_column_name(&result, c);
+    types[c] = duckdb_column_type(&result, c);
+    switch (types[c]) {
+      case DUCKDB_TYPE_VARCHAR: col.type = Type::kVarchar; break;
+      case DUCKDB_TYPE_DATE: col.type = Type::kDate; break;
+      case DUCKDB_TYPE_BOOLEAN: col.type = Type::kBoolean; break;
+      case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER:
+      case DUCKDB_TYPE_UTINYINT: case DUCKDB_TYPE_USMALLINT: case DUCKDB_TYPE_UINTEGER:
+        col.type = Type::kInteger; break;
+      case DUCKDB_TYPE_BIGINT: case DUCKDB_TYPE_UBIGINT: col.type = Type::kBigint; break;
+      case DUCKDB_TYPE_FLOAT: case DUCKDB_TYPE_DOUBLE: col.type = Type::kDouble; break;
+      default:
+        status = InvalidArgumentError("column " + col.name + ": DuckDB type " +
+                                      std::to_string(types[c]) + " cannot be read as a column; cast it in SQL");
+    }
+    table.columns.push_back(std::move(col));
+  }
+  while (status.ok()) {
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
+    if (chunk == nullptr) break;
+    const idx_t n = duckdb_data_chunk_get_size(chunk);
+    for (idx_t c = 0; c < ncol; ++c) {
+      duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, c);
+      ColumnarTable::Column& col = table.columns[c];
+      switch (types[c]) {
+        case DUCKDB_TYPE_BOOLEAN: AppendNumbers<bool>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_TINYINT: AppendNumbers<int8_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_SMALLINT: AppendNumbers<int16_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_INTEGER: AppendNumbers<int32_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_BIGINT: AppendNumbers<int64_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_UTINYINT: AppendNumbers<uint8_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_USMALLINT: AppendNumbers<uint16_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_UINTEGER: AppendNumbers<uint32_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_UBIGINT: AppendNumbers<uint64_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_FLOAT: AppendNumbers<float>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_DOUBLE: AppendNumbers<double>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_DATE: AppendNumbers<int32_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_VARCHAR: {
+          auto* data = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vec));
+          uint64_t* validity = duckdb_vector_get_validity(vec);
+          auto& dict = dictionaries[c];
+          for (idx_t r = 0; r < n; ++r) {
+            if (validity != nullptr && !duckdb_validity_row_is_valid(validity, r)) {
+              col.codes.push_back(-1);
+              continue;
+            }
+            std::string value(duckdb_string_t_data(data + r), duckdb_string_t_length(data[r]));
+            auto [it, inserted] = dict.try_emplace(value, static_cast<int32_t>(col.dictionary.size()));
+            if (inserted) col.dictionary.push_back(std::move(value));
+            col.codes.push_back(it->second);
+          }
+          break;
+        }
+        default: break;
+      }
+    }
+    table.rows += n;
     duckdb_destroy_data_chunk(&chunk);
   }
   duckdb_destroy_result(&result);

@@ -49,6 +49,24 @@ struct Table {
   int ColumnIndex(std::string_view name) const;
 };
 
+// A query result held column by column, for large numeric work (model training): numbers as
+// doubles (integers, booleans and dates converted; dates as days since 1970-01-01; null ->
+// NaN) and text dictionary-coded (null -> code -1). Far smaller and faster than Table.
+struct ColumnarTable {
+  struct Column {
+    std::string name;
+    Type type = Type::kDouble;             // the SQL type it came from
+    bool is_text() const { return type == Type::kVarchar; }
+    std::vector<double> numbers;           // non-text columns: one value per row
+    std::vector<int32_t> codes;            // text columns: index into `dictionary`, -1 = null
+    std::vector<std::string> dictionary;   // text columns: distinct values, first-seen order
+  };
+  std::vector<Column> columns;
+  size_t rows = 0;
+  // Index of a column by name, or -1.
+  int ColumnIndex(std::string_view name) const;
+};
+
 class Connection;
 
 class Database {
@@ -97,6 +115,9 @@ class Connection {
   Status Execute(std::string_view sql);
   // Runs a query and materialises its result. Meant for small results (metadata, counts).
   StatusOr<Table> Query(std::string_view sql);
+  // Runs a query and reads its result column by column (see ColumnarTable). InvalidArgument
+  // for a column of a type it cannot hold (lists, structs, ...: cast them in SQL).
+  StatusOr<ColumnarTable> QueryColumns(std::string_view sql);
   // Runs a query expected to return one row with one integer cell.
   StatusOr<int64_t> QueryInt(std::string_view sql);
 

@@ -1,0 +1,77 @@
+#pragma once
+// Preprocessing fitted on training rows only and saved with the model (preprocess.json):
+// the input schema (each feature's name, type, observed range or levels), missing-value
+// imputation (training median), category encoding (one-hot over the training levels, at most
+// max_levels by frequency; other and unseen levels share an "other" column, missing levels
+// are all zeros) and standardisation (training mean and standard deviation) for the linear
+// model. Tree models see numeric values as they are (NaN = missing, which XGBoost routes).
+// Immutable once fitted; thread-safe.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "model/frame.h"
+
+namespace riskpipe::model {
+
+enum class Encoding {
+  kTree,    // numeric as is (NaN kept), one-hot categories
+  kLinear,  // numeric imputed with the training median and standardised, one-hot categories
+};
+
+struct FeatureSpec {
+  std::string name;
+  bool categorical = false;
+  std::string sql_type;
+  // Numeric features (training rows).
+  double median = 0, mean = 0, stddev = 1, min = 0, max = 0;
+  double missing_rate = 0;
+  // Categorical features: kept levels, most frequent first; `other` when some training
+  // levels were folded into the "other" column.
+  std::vector<std::string> levels;
+  bool other = false;
+  int monotone = 0;  // +1: PD must not fall as the value rises; -1: must not rise
+};
+
+class Preprocessor {
+ public:
+  // Fits on `rows` of `frame` for the named feature columns. InvalidArgument when a column is
+  // missing, or when every feature is constant on the training rows.
+  static StatusOr<Preprocessor> Fit(const Frame& frame, const std::vector<std::string>& features,
+                                    std::span<const uint32_t> rows, int max_levels);
+
+  const std::vector<FeatureSpec>& features() const { return features_; }
+  std::vector<FeatureSpec>& mutable_features() { return features_; }
+  // Names of the encoded columns: "age", "occupation=Lawyer", "occupation=(other)".
+  const std::vector<std::string>& encoded_names() const { return encoded_; }
+  // For each encoded column, the index of the feature it comes from.
+  const std::vector<int>& encoded_feature() const { return encoded_feature_; }
+  size_t width() const { return encoded_.size(); }
+
+  // Encodes `rows` of `frame` (columns found by name; text levels matched by value) into a
+  // row-major float matrix of rows.size() x width(). InvalidArgument naming a missing column
+  // or a column of the wrong kind.
+  Status Encode(const Frame& frame, std::span<const uint32_t> rows, Encoding encoding,
+                std::vector<float>& out) const;
+  // Monotone constraint per encoded column (0 for one-hot columns).
+  std::vector<int> EncodedMonotone() const;
+
+  nlohmann::json ToJson() const;
+  static StatusOr<Preprocessor> FromJson(const nlohmann::json& j);
+
+ private:
+  void Index();
+  std::vector<FeatureSpec> features_;
+  std::vector<std::string> encoded_;
+  std::vector<int> encoded_feature_;
+};
+
+// All row indices 0..n-1.
+std::vector<uint32_t> AllRows(size_t n);
+
+}  // namespace riskpipe::model
