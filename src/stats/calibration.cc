@@ -10,9 +10,10 @@
 namespace riskpipe::stats {
 namespace {
 
+using internal::ForEachGroupAscending;
 using internal::KeyValue;
-using internal::RankedRow;
-using internal::SortByScore;
+using internal::SortSplit;
+using internal::SplitKeys;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -22,6 +23,10 @@ constexpr double kPlattMinStep = 1e-10;       // smallest backtracking step
 constexpr double kPlattHessianRidge = 1e-12;  // added to the Hessian diagonal
 constexpr double kPlattGradientTol = 1e-5;    // stop when |g1| and |g2| are below this
 constexpr double kArmijo = 1e-4;              // sufficient-decrease constant of the line search
+
+// Blocks reserved up front for PAV. The stack rarely holds more than a few thousand blocks
+// (a calibration curve has few steps), and it grows geometrically past this if it must.
+constexpr size_t kIsotonicInitialBlocks = 4096;
 
 double Logistic(double z) {
   if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
@@ -142,26 +147,20 @@ StatusOr<IsotonicCalibrator> FitIsotonic(std::span<const double> scores,
                                          std::span<const uint8_t> labels) {
   int64_t positives = 0;
   RETURN_IF_ERROR(CheckFitInput("isotonic fit", scores, labels, &positives));
-  const std::vector<RankedRow> sorted = SortByScore(scores, labels);
-  // A block: rows, defaults and score sum. Blocks on the stack have strictly increasing
-  // default rates; a new tie group is pushed, then merged down while it is not above the
-  // block before it. Rates are compared as cross products of counts, exact in uint64 for
-  // fewer than 2^32 rows.
+  // Tie groups ascending. A block: rows, defaults and score sum. Blocks on the stack have
+  // strictly increasing default rates; each group is pushed, then merged down while it is not
+  // above the block before it. Rates are compared as cross products of counts, exact in uint64
+  // for fewer than 2^32 rows.
   struct Block {
     uint64_t n, defaults;
     double score_sum;
   };
+  const SplitKeys keys = SortSplit(scores, labels);
   std::vector<Block> blocks;
-  blocks.reserve(sorted.size());
-  for (size_t i = 0; i < sorted.size();) {
-    Block b{0, 0, 0};
-    const uint64_t key = sorted[i].key;
-    const double value = KeyValue(key);
-    for (; i < sorted.size() && sorted[i].key == key; ++i) {
-      ++b.n;
-      b.defaults += sorted[i].label;
-    }
-    b.score_sum = value * static_cast<double>(b.n);
+  blocks.reserve(std::min<size_t>(scores.size(), kIsotonicInitialBlocks));
+  ForEachGroupAscending(keys, [&](uint64_t key, int64_t pos, int64_t neg) {
+    Block b{static_cast<uint64_t>(pos + neg), static_cast<uint64_t>(pos), 0};
+    b.score_sum = KeyValue(key) * static_cast<double>(b.n);
     while (!blocks.empty() && blocks.back().defaults * b.n >= b.defaults * blocks.back().n) {
       b.n += blocks.back().n;
       b.defaults += blocks.back().defaults;
@@ -169,7 +168,7 @@ StatusOr<IsotonicCalibrator> FitIsotonic(std::span<const double> scores,
       blocks.pop_back();
     }
     blocks.push_back(b);
-  }
+  });
   IsotonicCalibrator cal;
   cal.x.reserve(blocks.size());
   cal.y.reserve(blocks.size());

@@ -15,6 +15,8 @@ namespace {
 
 using internal::RankedRow;
 using internal::SortByScore;
+using internal::SortSplit;
+using internal::SplitKeys;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -22,13 +24,13 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // (V10 = (goods below + ½ goods tied) / N); for a good, the share of defaults that outrank it
 // (V01 = (defaults above + ½ defaults tied) / P). Both average to the AUC.
 struct Placements {
-  std::vector<double> value;  // by row index
+  internal::LargeVector<double> value;  // by row index
   int64_t positives = 0, negatives = 0;
   double auc = kNaN;
 };
 
 Placements PlacementsOf(std::span<const double> scores, std::span<const uint8_t> labels) {
-  const std::vector<RankedRow> sorted = SortByScore(scores, labels);
+  const auto sorted = SortByScore(scores, labels);
   Placements out;
   for (const RankedRow& r : sorted) out.positives += r.label;
   out.negatives = static_cast<int64_t>(sorted.size()) - out.positives;
@@ -90,10 +92,35 @@ double TwoSidedZ(double level) {
 AucCi AucConfidence(std::span<const double> scores, std::span<const uint8_t> labels, double level) {
   AucCi ci{kNaN, kNaN, kNaN, kNaN};
   if (scores.size() != labels.size()) return ci;
-  const Placements p = PlacementsOf(scores, labels);
-  ci.auc = p.auc;
-  if (p.positives < 2 || p.negatives < 2) return ci;
-  ci.se = std::sqrt(std::max(0.0, VarianceOf(PlacementCovariance(p, p, labels), p)));
+  // Rows of one score group share their placement, so two walks over the groups (one for the
+  // AUC, one for the variances around it) do without a per-row array.
+  const SplitKeys keys = SortSplit(scores, labels);
+  const int64_t np = static_cast<int64_t>(keys.positives.size());
+  const int64_t nn = static_cast<int64_t>(keys.negatives.size());
+  if (np == 0 || nn == 0) return ci;
+  const double p = static_cast<double>(np), n = static_cast<double>(nn);
+  double wins = 0;  // Σ over defaults of (goods below + ½ goods tied): exact, as in Auc
+  int64_t neg_above = 0;
+  internal::ForEachGroupDescending(keys, [&](uint64_t, int64_t pos, int64_t neg) {
+    wins += static_cast<double>(pos) *
+            (static_cast<double>(nn - neg_above - neg) + 0.5 * static_cast<double>(neg));
+    neg_above += neg;
+  });
+  ci.auc = wins / (p * n);
+  if (np < 2 || nn < 2) return ci;
+  double ss10 = 0, ss01 = 0;
+  int64_t pos_above = 0;
+  neg_above = 0;
+  internal::ForEachGroupDescending(keys, [&](uint64_t, int64_t pos, int64_t neg) {
+    const double v10 =
+        (static_cast<double>(nn - neg_above - neg) + 0.5 * static_cast<double>(neg)) / n;
+    const double v01 = (static_cast<double>(pos_above) + 0.5 * static_cast<double>(pos)) / p;
+    ss10 += static_cast<double>(pos) * (v10 - ci.auc) * (v10 - ci.auc);
+    ss01 += static_cast<double>(neg) * (v01 - ci.auc) * (v01 - ci.auc);
+    pos_above += pos;
+    neg_above += neg;
+  });
+  ci.se = std::sqrt(ss10 / (p - 1) / p + ss01 / (n - 1) / n);
   const double z = TwoSidedZ(level);
   ci.lower = std::max(0.0, ci.auc - z * ci.se);
   ci.upper = std::min(1.0, ci.auc + z * ci.se);

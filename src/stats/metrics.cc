@@ -12,74 +12,57 @@
 namespace riskpipe::stats {
 namespace {
 
-using internal::GroupByScore;
+using internal::ForEachGroupDescending;
 using internal::KeyValue;
 using internal::NanReading;
 using internal::RankedRow;
-using internal::ScoreGroup;
 using internal::SortByScore;
+using internal::SortSplit;
+using internal::SplitKeys;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double ReadProb(double p) { return std::isnan(p) ? 0.0 : p; }
 
-struct ClassCounts {
-  int64_t positives = 0, negatives = 0;
+// AUC, KS and average precision from one walk down the distinct scores. Each cut "score >= s"
+// adds a group of pos defaults and neg goods; tp and fp count the rows above the group.
+struct RankMetrics {
+  double auc = kNaN, ks = kNaN, average_precision = kNaN;
 };
 
-ClassCounts CountClasses(std::span<const ScoreGroup> groups) {
-  ClassCounts c;
-  for (const ScoreGroup& g : groups) {
-    c.positives += g.positives;
-    c.negatives += g.negatives;
-  }
-  return c;
-}
-
-// Σ over positives of (negatives below + ½ negatives tied), over P·N. Every term is a
-// multiple of ½, so the sum is exact in a double up to 2^52 pairs.
-double AucOfGroups(std::span<const ScoreGroup> groups) {
-  const ClassCounts c = CountClasses(groups);
-  if (c.positives == 0 || c.negatives == 0) return kNaN;
-  double wins = 0;
-  int64_t negatives_below = 0;
-  for (const ScoreGroup& g : groups) {
-    wins += static_cast<double>(g.positives) *
-            (static_cast<double>(negatives_below) + 0.5 * static_cast<double>(g.negatives));
-    negatives_below += g.negatives;
-  }
-  return wins / (static_cast<double>(c.positives) * static_cast<double>(c.negatives));
-}
-
-// Cuts at each distinct score, from the highest down: TPR and FPR of "score >= cut".
-double KsOfGroups(std::span<const ScoreGroup> groups) {
-  const ClassCounts c = CountClasses(groups);
-  if (c.positives == 0 || c.negatives == 0) return kNaN;
-  const double p = static_cast<double>(c.positives), n = static_cast<double>(c.negatives);
+RankMetrics RankMetricsOf(const SplitKeys& keys) {
+  RankMetrics m;
+  const int64_t p = static_cast<int64_t>(keys.positives.size());
+  const int64_t n = static_cast<int64_t>(keys.negatives.size());
+  if (p == 0) return m;
+  const double dp = static_cast<double>(p), dn = static_cast<double>(n);
   int64_t tp = 0, fp = 0;
-  double ks = 0;
-  for (auto g = groups.rbegin(); g != groups.rend(); ++g) {
-    tp += g->positives;
-    fp += g->negatives;
-    ks = std::max(ks, std::fabs(static_cast<double>(tp) / p - static_cast<double>(fp) / n));
+  // wins: Σ over defaults of (goods below + ½ goods tied). Every term is a multiple of ½, so
+  // the sum is exact in a double up to 2^52 pairs.
+  double wins = 0, ks = 0, ap = 0;
+  ForEachGroupDescending(keys, [&](uint64_t, int64_t pos, int64_t neg) {
+    const int64_t goods_below = n - fp - neg;
+    wins += static_cast<double>(pos) *
+            (static_cast<double>(goods_below) + 0.5 * static_cast<double>(neg));
+    tp += pos;
+    fp += neg;
+    if (n > 0) {
+      ks = std::max(ks, std::fabs(static_cast<double>(tp) / dp - static_cast<double>(fp) / dn));
+    }
+    // scikit-learn's step sum: recall gained x precision at this cut.
+    ap += static_cast<double>(pos) / dp * (static_cast<double>(tp) / static_cast<double>(tp + fp));
+  });
+  m.average_precision = ap;
+  if (n > 0) {
+    m.auc = wins / (dp * dn);
+    m.ks = ks;
   }
-  return ks;
+  return m;
 }
 
-// scikit-learn's step sum: each cut adds (recall gained) x (precision at the cut).
-double AveragePrecisionOfGroups(std::span<const ScoreGroup> groups) {
-  const ClassCounts c = CountClasses(groups);
-  if (c.positives == 0) return kNaN;
-  int64_t tp = 0, fp = 0;
-  double ap = 0;
-  for (auto g = groups.rbegin(); g != groups.rend(); ++g) {
-    tp += g->positives;
-    fp += g->negatives;
-    if (g->positives == 0) continue;
-    ap += static_cast<double>(g->positives) / static_cast<double>(tp + fp) *
-          (static_cast<double>(tp) / static_cast<double>(c.positives));
-  }
-  return ap;
+RankMetrics RankMetricsOf(std::span<const double> scores, std::span<const uint8_t> labels) {
+  if (scores.size() != labels.size()) return {};
+  return RankMetricsOf(SortSplit(scores, labels, NanReading::kBelowAll));
 }
 
 double LogLossTerm(double p, uint8_t label) {
@@ -87,17 +70,10 @@ double LogLossTerm(double p, uint8_t label) {
   return label != 0 ? -std::log(q) : -std::log1p(-q);
 }
 
-std::vector<ScoreGroup> GroupsOf(std::span<const double> scores, std::span<const uint8_t> labels,
-                                 NanReading nan) {
-  const std::vector<RankedRow> sorted = SortByScore(scores, labels, nan);
-  return GroupByScore(sorted);
-}
-
 }  // namespace
 
 double Auc(std::span<const double> scores, std::span<const uint8_t> labels) {
-  if (scores.size() != labels.size()) return kNaN;
-  return AucOfGroups(GroupsOf(scores, labels, NanReading::kBelowAll));
+  return RankMetricsOf(scores, labels).auc;
 }
 
 double Gini(std::span<const double> scores, std::span<const uint8_t> labels) {
@@ -105,13 +81,11 @@ double Gini(std::span<const double> scores, std::span<const uint8_t> labels) {
 }
 
 double KsStatistic(std::span<const double> scores, std::span<const uint8_t> labels) {
-  if (scores.size() != labels.size()) return kNaN;
-  return KsOfGroups(GroupsOf(scores, labels, NanReading::kBelowAll));
+  return RankMetricsOf(scores, labels).ks;
 }
 
 double PrAuc(std::span<const double> scores, std::span<const uint8_t> labels) {
-  if (scores.size() != labels.size()) return kNaN;
-  return AveragePrecisionOfGroups(GroupsOf(scores, labels, NanReading::kBelowAll));
+  return RankMetricsOf(scores, labels).average_precision;
 }
 
 double LogLoss(std::span<const double> probs, std::span<const uint8_t> labels) {
@@ -135,7 +109,7 @@ std::vector<CalibrationBin> CalibrationTable(std::span<const double> probs,
                                              std::span<const uint8_t> labels, int bins) {
   std::vector<CalibrationBin> table;
   if (probs.size() != labels.size() || probs.empty() || bins < 1) return table;
-  const std::vector<RankedRow> sorted = SortByScore(probs, labels, NanReading::kZero);
+  const auto sorted = SortByScore(probs, labels, NanReading::kZero);
   const size_t n = sorted.size();
   const size_t k = std::min(static_cast<size_t>(bins), n);
   table.reserve(k);
@@ -164,15 +138,15 @@ BinaryMetrics Evaluate(std::span<const double> probs, std::span<const uint8_t> l
     m.base_rate = m.auc = m.gini = m.ks = m.log_loss = m.brier = m.pr_auc = kNaN;
     return m;
   }
-  const std::vector<ScoreGroup> groups = GroupsOf(probs, labels, NanReading::kZero);
-  const ClassCounts c = CountClasses(groups);
+  const SplitKeys keys = SortSplit(probs, labels, NanReading::kZero);
+  const RankMetrics r = RankMetricsOf(keys);
   m.n = static_cast<int64_t>(probs.size());
-  m.positives = c.positives;
+  m.positives = static_cast<int64_t>(keys.positives.size());
   m.base_rate = m.n > 0 ? static_cast<double>(m.positives) / static_cast<double>(m.n) : kNaN;
-  m.auc = AucOfGroups(groups);
-  m.gini = 2.0 * m.auc - 1.0;
-  m.ks = KsOfGroups(groups);
-  m.pr_auc = AveragePrecisionOfGroups(groups);
+  m.auc = r.auc;
+  m.gini = 2.0 * r.auc - 1.0;
+  m.ks = r.ks;
+  m.pr_auc = r.average_precision;
   m.log_loss = LogLoss(probs, labels);
   m.brier = Brier(probs, labels);
   return m;

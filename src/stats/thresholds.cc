@@ -1,6 +1,7 @@
 // Decisions at a PD cut: the confusion table, and cuts chosen for an approval rate or a cost
 // ratio (declared in metrics.h).
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -10,11 +11,11 @@
 namespace riskpipe::stats {
 namespace {
 
-using internal::GroupByScore;
+using internal::ForEachGroupDescending;
 using internal::KeyValue;
 using internal::NanReading;
-using internal::ScoreGroup;
-using internal::SortByScore;
+using internal::SortSplit;
+using internal::SplitKeys;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -25,9 +26,12 @@ double Ratio(int64_t num, int64_t den) {
   return den > 0 ? static_cast<double>(num) / static_cast<double>(den) : 0.0;
 }
 
-// The cut that declines nobody: the next double above the highest prob.
-double AboveAll(std::span<const ScoreGroup> ascending) {
-  return std::nextafter(KeyValue(ascending.back().key), kInf);
+// The cut that declines nobody: the next double above the highest key (`keys` not empty).
+double AboveAll(const SplitKeys& keys) {
+  uint64_t top = 0;
+  if (!keys.positives.empty()) top = keys.positives.back();
+  if (!keys.negatives.empty()) top = std::max(top, keys.negatives.back());
+  return std::nextafter(KeyValue(top), kInf);
 }
 
 }  // namespace
@@ -62,24 +66,20 @@ ConfusionAt AtThreshold(std::span<const double> probs, std::span<const uint8_t> 
 
 double ThresholdForApprovalRate(std::span<const double> probs, double approval_rate) {
   if (probs.empty() || !(approval_rate >= 0.0 && approval_rate <= 1.0)) return kNaN;
-  const std::vector<ScoreGroup> groups = GroupByScore(SortByScore(probs, {}, NanReading::kZero));
-  const int64_t target = std::llround(approval_rate * static_cast<double>(probs.size()));
-  // Edge j approves the rows of groups 0..j-1 with cut = prob of group j; the last edge
-  // approves everyone. Walk up to the first edge at or past the target and take it or the
-  // one before, whichever is nearer (the lower on a tie).
-  int64_t approved = 0, prev_approved = 0;
-  double prev_cut = kNaN;
-  for (size_t j = 0; j <= groups.size(); ++j) {
-    const double cut = j < groups.size() ? KeyValue(groups[j].key) : AboveAll(groups);
-    if (approved >= target) {
-      if (j == 0 || approved - target < target - prev_approved) return cut;
-      return prev_cut;
-    }
-    prev_approved = approved;
-    prev_cut = cut;
-    if (j < groups.size()) approved += groups[j].negatives;  // no labels: all rows count here
-  }
-  return kNaN;  // unreachable: the last edge approves every row
+  const SplitKeys keys = SortSplit(probs, {}, NanReading::kZero);  // every row a "good"
+  const auto& k = keys.negatives;
+  const size_t n = k.size();
+  const size_t target = static_cast<size_t>(std::llround(approval_rate * static_cast<double>(n)));
+  if (target == n) return AboveAll(keys);
+  // Row `target` sits in the tie group [lo, hi). Cutting at its prob approves lo rows; cutting
+  // at the next group's prob (or above everything) approves hi rows. Take the nearer, the
+  // lower on a tie.
+  const size_t lo =
+      static_cast<size_t>(std::lower_bound(k.begin(), k.end(), k[target]) - k.begin());
+  const size_t hi =
+      static_cast<size_t>(std::upper_bound(k.begin(), k.end(), k[target]) - k.begin());
+  if (target - lo <= hi - target) return KeyValue(k[lo]);
+  return hi < n ? KeyValue(k[hi]) : AboveAll(keys);
 }
 
 double ThresholdForCostRatio(std::span<const double> probs, std::span<const uint8_t> labels,
@@ -88,23 +88,21 @@ double ThresholdForCostRatio(std::span<const double> probs, std::span<const uint
       cost_fn_over_fp < 0) {
     return kNaN;
   }
-  const std::vector<ScoreGroup> groups =
-      GroupByScore(SortByScore(probs, labels, NanReading::kZero));
-  int64_t fp = 0, fn = 0;
-  for (const ScoreGroup& g : groups) fn += g.positives;
+  const SplitKeys keys = SortSplit(probs, labels, NanReading::kZero);
+  int64_t fp = 0, fn = static_cast<int64_t>(keys.positives.size());
   // Start by declining nobody, then lower the cut one group at a time; a strict improvement
   // is needed to move, so equal costs keep the higher cut.
-  double best_cut = AboveAll(groups);
+  double best_cut = AboveAll(keys);
   double best_cost = cost_fn_over_fp * static_cast<double>(fn);
-  for (auto g = groups.rbegin(); g != groups.rend(); ++g) {
-    fp += g->negatives;
-    fn -= g->positives;
+  ForEachGroupDescending(keys, [&](uint64_t key, int64_t pos, int64_t neg) {
+    fp += neg;
+    fn -= pos;
     const double cost = static_cast<double>(fp) + cost_fn_over_fp * static_cast<double>(fn);
     if (cost < best_cost) {
       best_cost = cost;
-      best_cut = KeyValue(g->key);
+      best_cut = KeyValue(key);
     }
-  }
+  });
   return best_cut;
 }
 

@@ -167,6 +167,20 @@ TEST(Auc, EqualsBruteForcePairCountOnRandomTiedSamples) {
   }
 }
 
+TEST(Auc, EqualsBruteForceWhenBothClassesTakeTheRadixPath) {
+  // Both classes above 256 rows, so both key arrays are radix sorted.
+  std::mt19937_64 rng(31);
+  for (int levels : {7, 1000000}) {
+    V s;
+    L y;
+    RandomTiedSample(rng, 1500, levels, s, y);
+    ASSERT_NEAR(Auc(s, y), BruteAuc(s, y), 1e-12) << levels;
+    ASSERT_NEAR(KsStatistic(s, y), BruteKs(s, y), 1e-12) << levels;
+    ASSERT_NEAR(PrAuc(s, y), BruteAveragePrecision(s, y), 1e-12) << levels;
+    ASSERT_NEAR(AucConfidence(s, y).se, BruteDelongSe(s, y), 1e-12) << levels;
+  }
+}
+
 TEST(Auc, NaNWhenAClassIsEmptyOrSizesDiffer) {
   EXPECT_TRUE(std::isnan(Auc(V{0.1, 0.2}, L{0, 0})));
   EXPECT_TRUE(std::isnan(Auc(V{0.1, 0.2}, L{1, 1})));
@@ -631,6 +645,38 @@ TEST(SortByScore, OrdersByValueThenRowWithNaNFirst) {
   EXPECT_EQ(internal::OrderKey(-0.0), internal::OrderKey(0.0));
   EXPECT_TRUE(std::isnan(internal::KeyValue(internal::OrderKey(kNaN))));
   EXPECT_EQ(internal::KeyValue(internal::OrderKey(-2.5)), -2.5);
+}
+
+TEST(SortSplit, SortsEachClassAndReadsNaNAsAsked) {
+  const V specials{kNaN, -kInf, -1e300, -1.0, -0.0, 0.0, 1e-300, 0.5, 1.0, kInf};
+  V s(1200);
+  L y(1200);
+  std::mt19937_64 rng(2);
+  for (size_t i = 0; i < s.size(); ++i) {
+    s[i] = specials[rng() % specials.size()];
+    y[i] = rng() % 2;
+  }
+  for (auto nan : {internal::NanReading::kBelowAll, internal::NanReading::kZero}) {
+    std::vector<uint64_t> want_pos, want_neg;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const double x = std::isnan(s[i]) && nan == internal::NanReading::kZero ? 0.0 : s[i];
+      (y[i] ? want_pos : want_neg).push_back(internal::OrderKey(x));
+    }
+    std::sort(want_pos.begin(), want_pos.end());
+    std::sort(want_neg.begin(), want_neg.end());
+    const internal::SplitKeys got = internal::SortSplit(s, y, nan);
+    EXPECT_EQ(std::vector<uint64_t>(got.positives.begin(), got.positives.end()), want_pos);
+    EXPECT_EQ(std::vector<uint64_t>(got.negatives.begin(), got.negatives.end()), want_neg);
+  }
+  // Keys order like the doubles: NaN, -inf, -1e300, ..., inf, with -0.0 == 0.0.
+  for (size_t i = 1; i < specials.size(); ++i) {
+    const uint64_t a = internal::OrderKey(specials[i - 1]), b = internal::OrderKey(specials[i]);
+    if (specials[i - 1] == specials[i]) {
+      EXPECT_EQ(a, b) << i;
+    } else {
+      EXPECT_LT(a, b) << i;
+    }
+  }
 }
 
 }  // namespace

@@ -4,7 +4,13 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace riskpipe::stats::internal {
 namespace {
@@ -21,32 +27,61 @@ size_t Digit(uint64_t key, int pass) {
   return static_cast<size_t>((key >> (pass * kDigitBits)) & (kBuckets - 1));
 }
 
-// Stable LSD radix sort of `rows` by key; input in row order, so ties stay in row order.
-void RadixSort(std::vector<RankedRow>& rows) {
-  const size_t n = rows.size();
+uint64_t KeyOf(uint64_t key) { return key; }
+uint64_t KeyOf(const RankedRow& r) { return r.key; }
+
+// Transparent huge pages are 2 MiB on x86-64 and arm64 with 4 KiB base pages.
+constexpr size_t kHugePage = size_t{2} << 20;
+
+// Stable LSD radix sort by key, so elements with equal keys keep their input order.
+template <typename T>
+void RadixSort(LargeVector<T>& v) {
+  const size_t n = v.size();
+  if (n == 0) return;
   std::vector<std::array<uint32_t, kBuckets>> counts(kPasses);
   for (auto& c : counts) c.fill(0);
-  for (const RankedRow& r : rows) {
-    for (int p = 0; p < kPasses; ++p) ++counts[p][Digit(r.key, p)];
+  for (const T& x : v) {
+    const uint64_t key = KeyOf(x);
+    for (int p = 0; p < kPasses; ++p) ++counts[p][Digit(key, p)];
   }
-  std::vector<RankedRow> buffer(n);
+  LargeVector<T> buffer;
   for (int p = 0; p < kPasses; ++p) {
     auto& c = counts[p];
-    // A digit every key shares moves nothing: skip the pass (the exponent bytes of
-    // probabilities often do).
-    if (c[Digit(rows[0].key, p)] == n) continue;
+    // A digit every key shares moves nothing: skip the pass (the sign and exponent bits of
+    // probabilities often are).
+    if (c[Digit(KeyOf(v[0]), p)] == n) continue;
     uint32_t offset = 0;
-    for (uint32_t& v : c) {
-      const uint32_t here = v;
-      v = offset;
+    for (uint32_t& slot : c) {
+      const uint32_t here = slot;
+      slot = offset;
       offset += here;
     }
-    for (const RankedRow& r : rows) buffer[c[Digit(r.key, p)]++] = r;
-    rows.swap(buffer);
+    buffer.resize(n);
+    for (const T& x : v) buffer[c[Digit(KeyOf(x), p)]++] = x;
+    v.swap(buffer);
   }
 }
 
 }  // namespace
+
+void* AllocateLarge(size_t bytes) {
+  if (bytes < kHugePage) return ::operator new(bytes);
+  const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(p, rounded, MADV_HUGEPAGE);  // advice only: on failure the pages are 4 KiB
+#endif
+  return p;
+}
+
+void DeallocateLarge(void* p, size_t bytes) {
+  if (bytes < kHugePage) {
+    ::operator delete(p);
+  } else {
+    std::free(p);
+  }
+}
 
 uint64_t OrderKey(double x) {
   if (std::isnan(x)) return 0;
@@ -64,9 +99,35 @@ double KeyValue(uint64_t key) {
   return std::bit_cast<double>(bits);
 }
 
-std::vector<RankedRow> SortByScore(std::span<const double> scores, std::span<const uint8_t> labels,
+SplitKeys SortSplit(std::span<const double> scores, std::span<const uint8_t> labels,
+                    NanReading nan) {
+  size_t positives = 0;
+  for (uint8_t y : labels) positives += y != 0 ? 1 : 0;
+  SplitKeys out;
+  out.positives.reserve(positives);
+  out.negatives.reserve(scores.size() - positives);
+  const uint64_t nan_key = nan == NanReading::kZero ? OrderKey(0.0) : 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const uint64_t key = std::isnan(scores[i]) ? nan_key : OrderKey(scores[i]);
+    if (!labels.empty() && labels[i] != 0) {
+      out.positives.push_back(key);
+    } else {
+      out.negatives.push_back(key);
+    }
+  }
+  for (LargeVector<uint64_t>* keys : {&out.positives, &out.negatives}) {
+    if (keys->size() < kRadixMinRows) {
+      std::sort(keys->begin(), keys->end());
+    } else {
+      RadixSort(*keys);
+    }
+  }
+  return out;
+}
+
+LargeVector<RankedRow> SortByScore(std::span<const double> scores, std::span<const uint8_t> labels,
                                    NanReading nan) {
-  std::vector<RankedRow> rows(scores.size());
+  LargeVector<RankedRow> rows(scores.size());
   const uint64_t nan_key = nan == NanReading::kZero ? OrderKey(0.0) : 0;
   for (size_t i = 0; i < scores.size(); ++i) {
     rows[i] = {std::isnan(scores[i]) ? nan_key : OrderKey(scores[i]), static_cast<uint32_t>(i),
@@ -80,24 +141,6 @@ std::vector<RankedRow> SortByScore(std::span<const double> scores, std::span<con
     RadixSort(rows);
   }
   return rows;
-}
-
-std::vector<ScoreGroup> GroupByScore(std::span<const RankedRow> sorted) {
-  size_t distinct = 0;
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    distinct += (i == 0 || sorted[i].key != sorted[i - 1].key) ? 1 : 0;
-  }
-  std::vector<ScoreGroup> groups;
-  groups.reserve(distinct);
-  for (const RankedRow& r : sorted) {
-    if (groups.empty() || groups.back().key != r.key) groups.push_back({r.key, 0, 0});
-    if (r.label != 0) {
-      ++groups.back().positives;
-    } else {
-      ++groups.back().negatives;
-    }
-  }
-  return groups;
 }
 
 }  // namespace riskpipe::stats::internal
