@@ -77,6 +77,35 @@ struct MaterializeFlags {
 void RegisterMaterialize(CLI::App& app, MaterializeFlags& flags);
 int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags);
 
+struct TrainFlags {
+  std::string cutoff;
+  bool resume = false;
+  bool no_register = false;
+  std::string out;
+};
+void RegisterTrain(CLI::App& app, TrainFlags& flags);
+int RunTrain(const GlobalFlags& global, const TrainFlags& flags);
+
+struct InitFlags {
+  std::string source, target, positive = "1", name, date;
+  bool force = false;
+};
+void RegisterInit(CLI::App& app, InitFlags& flags);
+int RunInit(const GlobalFlags& global, const InitFlags& flags);
+
+// ---- models (cmd_models.cc): the model registry (docs/registry.md) ----
+struct ModelsFlags {
+  std::string ref;  // ID, NAME/latest, latest, NAME/production or production
+  std::string name, stage, by, reason, override_reason, at;
+  std::string promote_stage = "production";
+  bool json = false;
+  bool verify = false;
+  bool reject_current = false;
+};
+void RegisterModels(CLI::App& app, ModelsFlags& flags);
+// `sub` is the subcommand: list, show, approve, reject, promote, rollback, archive or history.
+int RunModels(const GlobalFlags& global, const ModelsFlags& flags, const std::string& sub);
+
 void RegisterCheckConfig(CLI::App& app);
 int RunCheckConfig(const GlobalFlags& global);
 

@@ -59,6 +59,12 @@ int main(int argc, char** argv) {
   RegisterFeatures(app, features);
   MaterializeFlags materialize;
   RegisterMaterialize(app, materialize);
+  TrainFlags train;
+  RegisterTrain(app, train);
+  InitFlags init;
+  RegisterInit(app, init);
+  ModelsFlags models;
+  RegisterModels(app, models);
   RegisterCheckConfig(app);
 
   try {
@@ -82,6 +88,12 @@ int main(int argc, char** argv) {
   if (cmd == "check-config") return RunCheckConfig(global);
   if (cmd == "quality") return RunQuality(global, quality);
   if (cmd == "materialize") return RunMaterialize(global, materialize);
+  if (cmd == "train") return RunTrain(global, train);
+  if (cmd == "init") return RunInit(global, init);
+  if (cmd == "models") {
+    const auto subs = app.get_subcommands().front()->get_subcommands();
+    return RunModels(global, models, subs.empty() ? "" : subs.front()->get_name());
+  }
   if (cmd == "features") {
     const auto subs = app.get_subcommands().front()->get_subcommands();
     return RunFeatures(global, features, subs.empty() ? "" : subs.front()->get_name());

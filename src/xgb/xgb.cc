@@ -173,7 +173,7 @@ StatusOr<std::vector<float>> Booster::PredictMargin(std::span<const float> data,
   const std::string values = ArrayInterface(data.data(), rows, cols);
   const std::string config =
       R"({"type": 1, "training": false, "iteration_begin": 0, "iteration_end": )" +
-      std::to_string(rounds) + R"(, "strict_shape": false, "missing": NaN})";
+      std::to_string(rounds) + R"(, "strict_shape": false, "cache_id": 0, "missing": NaN})";
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* out = nullptr;
