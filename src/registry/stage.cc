@@ -85,7 +85,8 @@ StatusOr<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view 
                                 "': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.fff]Z (UTC)");
   };
   const std::optional<Date> date = ParseIsoDate(text.substr(0, 10));
-  if (!date) return bad();
+  // system_clock counts nanoseconds in 64 bits: it ends in 2262.
+  if (!date || date->civil().year < 1900 || date->civil().year > 2200) return bad();
   const system_clock::time_point day{sys_days{days{date->days()}}};
   if (text.size() == 10) return day + days{1} - milliseconds{1};
   if (text.size() < 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||

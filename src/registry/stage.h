@@ -50,7 +50,7 @@ std::vector<std::string> ProductionStack(const std::vector<Event>& events);
 
 // The instant named by `text`: "YYYY-MM-DDTHH:MM:SS[.fff]Z" (UTC), or "YYYY-MM-DD", which
 // means the last millisecond of that UTC day, so "in production on date D" is the version in
-// production at the end of D. InvalidArgument otherwise.
+// production at the end of D. Years 1900 to 2200. InvalidArgument otherwise.
 StatusOr<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view text);
 
 }  // namespace riskpipe::registry

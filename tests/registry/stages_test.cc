@@ -240,7 +240,7 @@ TEST(Stage, ParseTimestampAcceptsDatesAndUtcInstants) {
   EXPECT_EQ(fmt("2026-11-23T09:41:02.5Z"), "2026-11-23T09:41:02.500Z");
   EXPECT_EQ(fmt("2026-11-23T09:41:02.123Z"), "2026-11-23T09:41:02.123Z");
   for (const char* bad : {"2026-11-31", "2026-11-23T25:00:00Z", "2026-11-23T09:41:02",
-                          "yesterday", "2026-11-23T09:41:02.1234Z"}) {
+                          "yesterday", "2026-11-23T09:41:02.1234Z", "2999-01-01"}) {
     EXPECT_EQ(ParseTimestamp(bad).status().code(), StatusCode::kInvalidArgument) << bad;
   }
 }
