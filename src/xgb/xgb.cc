@@ -154,8 +154,17 @@ Status Booster::UpdateOneIter(int iter, const DMatrix& train) {
   g_warnings = nullptr;
   if (rc != 0) return LastError("training round " + std::to_string(iter));
   if (!warnings.empty()) {
-    if (size_t nl = warnings.find('\n'); nl != std::string::npos) warnings.resize(nl);
-    return InvalidArgumentError("XGBoost parameters not used (misspelt?): " + warnings);
+    // "[time] WARNING: file:line: \nParameters: { "max_dpeth" } might not be used..."
+    std::string names;
+    if (size_t open = warnings.find('{'); open != std::string::npos) {
+      const size_t close = warnings.find('}', open);
+      names = warnings.substr(open, close == std::string::npos ? std::string::npos : close - open + 1);
+    }
+    for (char& c : names) {
+      if (c == '\n') c = ' ';
+    }
+    return InvalidArgumentError("XGBoost parameters not used (misspelt?): " +
+                                (names.empty() ? warnings : names));
   }
   return OkStatus();
 }
