@@ -69,9 +69,38 @@ std::string CountOf(const json& meta, std::initializer_list<const char*> keys) {
   return "-";
 }
 
-std::string TextOf(const json& meta, const char* key) {
-  if (!meta.contains(key)) return "-";
-  return meta[key].is_string() ? meta[key].get<std::string>() : meta[key].dump();
+// The entries of every "partitions" array anywhere inside `j` (training data lineage).
+size_t CountPartitions(const json& j) {
+  size_t n = 0;
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      n += key == "partitions" && value.is_array() ? value.size() : CountPartitions(value);
+    }
+  } else if (j.is_array()) {
+    for (const json& e : j) n += CountPartitions(e);
+  }
+  return n;
+}
+
+// "<source>; N partitions" from metadata's training_data (docs/registry.md lists the keys).
+std::string DataText(const json& meta) {
+  if (!meta.contains("training_data")) return "-";
+  const json& data = meta["training_data"];
+  const json* lineage = data.contains("lineage") ? &data["lineage"] : &data;
+  std::string out = lineage->contains("source") && (*lineage)["source"].is_string()
+                        ? (*lineage)["source"].get<std::string>() + "; "
+                        : "";
+  return out + std::to_string(CountPartitions(data)) + " partitions";
+}
+
+// A string field at `path` (keys from the top), or "-".
+std::string TextAt(const json& meta, std::initializer_list<const char*> path) {
+  const json* j = &meta;
+  for (const char* key : path) {
+    if (!j->is_object() || !j->contains(key)) return "-";
+    j = &(*j)[key];
+  }
+  return j->is_string() ? j->get<std::string>() : j->dump();
 }
 
 int List(Registry& reg, const ModelsFlags& flags) {
@@ -127,13 +156,13 @@ int Show(Registry& reg, const ModelsFlags& flags) {
   std::printf("stage        %s\n", std::string(registry::StageName(model->stage)).c_str());
   std::printf("registered   %s by %s%s\n", model->registered_at.c_str(),
               model->created_by.c_str(), run.c_str());
-  std::printf("created      %s\n", TextOf(meta, "created_at").c_str());
-  std::printf("family       %s\n", model->family.empty() ? TextOf(meta, "family").c_str()
+  std::printf("created      %s\n", TextAt(meta, {"created_at"}).c_str());
+  std::printf("family       %s\n", model->family.empty() ? TextAt(meta, {"family"}).c_str()
                                                          : model->family.c_str());
   std::printf("metrics      %s\n", MetricsText(model->metrics_json).c_str());
-  std::printf("features     %s\n", CountOf(meta, {"features", "input_schema"}).c_str());
-  std::printf("partitions   %s\n", CountOf(meta, {"data_partitions", "training_data"}).c_str());
-  std::printf("git commit   %s\n", TextOf(meta, "git_commit").c_str());
+  std::printf("features     %s\n", CountOf(meta, {"input_schema", "features"}).c_str());
+  std::printf("data         %s\n", DataText(meta).c_str());
+  std::printf("git commit   %s\n", TextAt(meta, {"software", "git_commit"}).c_str());
   std::printf("path         %s\n", model->path.c_str());
   if (flags.verify) std::printf("manifest     verified\n");
   return kExitOk;

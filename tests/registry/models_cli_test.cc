@@ -93,7 +93,8 @@ TEST_F(ModelsCli, ListAndShow) {
   EXPECT_EQ(show.exit_code, 0) << show.output;
   EXPECT_OUTPUT_HAS(show, "lending_pd/2");
   EXPECT_OUTPUT_HAS(show, "features     2");
-  EXPECT_OUTPUT_HAS(show, "partitions   1");
+  EXPECT_OUTPUT_HAS(show, "data         feature and label stores; 2 partitions");
+  EXPECT_OUTPUT_HAS(show, "created      2026-11-23T09:00:00Z");
   EXPECT_OUTPUT_HAS(show, "git commit   abc123");
   EXPECT_OUTPUT_HAS(show, "manifest     verified");
   const Result missing = Models("show lending_pd/9");

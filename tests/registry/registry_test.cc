@@ -44,8 +44,9 @@ TEST_F(RegistryTest, RegisterSetsMetadataFieldsAndKeepsTheOthers) {
   EXPECT_EQ(meta["name"], "lending_pd");
   EXPECT_EQ(meta["version"], 1);
   EXPECT_EQ(meta["registered_at"], "2026-11-23T09:41:02.123Z");
-  EXPECT_EQ(meta["git_commit"], "abc123");
-  EXPECT_EQ(meta["features"].size(), 2u);
+  EXPECT_EQ(meta["software"]["git_commit"], "abc123");
+  EXPECT_EQ(meta["input_schema"].size(), 2u);
+  EXPECT_EQ(meta["format"], "riskpipe.model/1");
   EXPECT_EQ(m.registered_at, "2026-11-23T09:41:02.123Z");
   EXPECT_EQ(m.run_id, 17);
   EXPECT_EQ(m.created_by, "trainer");

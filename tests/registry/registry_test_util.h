@@ -29,9 +29,14 @@ inline std::map<std::string, std::string> PackageFiles(
   std::map<std::string, std::string> files = {
       {"model.json", "{}"},
       {"preprocess.json", R"({"steps":[]})"},
+      // The shape training writes (src/training/trainer.cc), cut down.
       {"metadata.json",
-       R"({"family":"xgboost","features":[{"name":"income"},{"name":"age"}],)"
-       R"("data_partitions":["gold/feature_store/2024-01-01"],"git_commit":"abc123"})"}};
+       R"({"format":"riskpipe.model/1","family":"xgboost","created_at":"2026-11-23T09:00:00Z",)"
+       R"("input_schema":[{"name":"income"},{"name":"age"}],)"
+       R"("training_data":{"lineage":{"source":"feature and label stores","inputs":[)"
+       R"({"table":"feature_store","partitions":[{"partition":"2024-01-01"}]},)"
+       R"({"table":"label_store","partitions":[{"partition":"2024-01-01"}]}]}},)"
+       R"("software":{"git_commit":"abc123"}})"}};
   for (const auto& [path, bytes] : extra) files[path] = bytes;
   return files;
 }
