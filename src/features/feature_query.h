@@ -69,6 +69,14 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
                                  std::string_view spine_sql, bool own_spine_rows = false,
                                  const Date* last_day = nullptr);
 
+// The feature query for the spine's own events with decision dates in [from, to] (either may
+// be unset): the rows of FeatureSql over SpineSql(from, to). When every latest/aggregate view
+// is a window over the spine's own source (the Kueski history features), it is a single pass
+// of window functions over that source, with no self-join and no materialized base.
+StatusOr<std::string> SpineFeatureSql(const config::Project& project,
+                                      const datamart::Datamart& mart, const Date* from,
+                                      const Date* to);
+
 // A query counting, per view, output rows whose _asof_<view> is after their decision date (or
 // equal for a strict view). Every count must be 0.
 std::string AuditSql(const config::FeatureSet& set, std::string_view feature_relation);

@@ -31,10 +31,11 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
   const Date first_day = from.first_day();
   const Date last_day = to.Next().first_day().AddDays(-1);
 
-  ASSIGN_OR_RETURN(std::string spine_sql, SpineSql(project, mart, &first_day, &last_day));
-  ASSIGN_OR_RETURN(std::string feature_sql, FeatureSql(project, mart, spine_sql, /*own_spine_rows=*/true, &last_day));
+  ASSIGN_OR_RETURN(std::string feature_sql, SpineFeatureSql(project, mart, &first_day, &last_day));
   // Stored sorted by (decision date, key): each month's partition is then a contiguous range
-  // that the per-month scans below find through the table's zone maps, already in order.
+  // that the per-month scans below find through the table's zone maps, already in order (a
+  // scan keeps the table's order: DuckDB's default preserve_insertion_order), so the writes
+  // need no sort of their own.
   const std::string order = std::string(kDecisionDate) + ", " +
                             db::QuoteIdent(project.features.spine.key);
   RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TEMP TABLE _features AS " + feature_sql +
@@ -62,7 +63,7 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
     const std::string sql = "SELECT * FROM _features WHERE " + std::string(kDecisionDate) +
                             " >= DATE '" + m.first_day().ToString() + "' AND " + kDecisionDate +
                             " < DATE '" + m.Next().first_day().ToString() +
-                            "' ORDER BY " + order;
+                            "'";
     auto s = mart.Stage(con, datamart::Layer::kGold, kFeatureStoreTable, m.first_day(), sql);
     if (!s.ok()) {
       failure = s.status();

@@ -400,13 +400,37 @@ Expected Reference(const std::vector<KLoan>& loans, const KLoan& l) {
   return e;
 }
 
+// The shipped example's features section.
+std::string KueskiFeatures() {
+  const std::string example = testing::ReadAll(std::filesystem::path(RISKPIPE_SOURCE_DIR) /
+                                               "examples/kueski/riskpipe.yaml");
+  return example.substr(example.find("\nfeatures:") + 1);
+}
+
+// Writes the loans to silver, one partition per month.
+void WriteKueskiLoans(const Datamart& mart, db::Connection& con, const std::vector<KLoan>& loans) {
+  std::map<Date, std::string> by_month;
+  for (const KLoan& l : loans) {
+    std::string& sql = by_month[Month::Of(D(l.date)).first_day()];
+    sql += sql.empty() ? "SELECT * FROM (VALUES " : ", ";
+    sql += "(" + std::to_string(l.loan_id) + ", " + std::to_string(l.id) + ", " +
+           (l.car[0] ? "'" + std::string(l.car) + "'" : std::string("NULL::VARCHAR")) + ", " +
+           std::to_string(l.status) + ", DATE '" + l.birthday + "', " +
+           (l.job_start ? "DATE '" + std::string(l.job_start) + "'" : std::string("NULL::DATE")) +
+           ", DATE '" + l.date + "', " + std::to_string(l.amount) + "::DOUBLE)";
+  }
+  for (auto& [month, sql] : by_month) {
+    sql += ") t(loan_id, id, flag_own_car, status, birthday, job_start_date, loan_date, "
+           "loan_amount)";
+    ASSERT_TRUE(mart.WritePartition(con, Layer::kSilver, "loans", month, sql).ok());
+  }
+}
+
 TEST(KueskiFeatures, TheShippedDefinitionsMatchAReferenceImplementation) {
   TempDir dir;
   // The shipped example's features section, appended to a small source definition.
-  const std::string example = testing::ReadAll(std::filesystem::path(RISKPIPE_SOURCE_DIR) /
-                                               "examples/kueski/riskpipe.yaml");
-  const std::string features = example.substr(example.find("\nfeatures:") + 1);
-  auto p = config::ParseProject(std::string(kKueski) + features, dir.path() / "riskpipe.yaml");
+  auto p =
+      config::ParseProject(std::string(kKueski) + KueskiFeatures(), dir.path() / "riskpipe.yaml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   const std::vector<KLoan> loans = {
       // user 1: two loans on the same day, then a later one; a birthday on the loan date.
@@ -424,20 +448,7 @@ TEST(KueskiFeatures, TheShippedDefinitionsMatchAReferenceImplementation) {
   auto database = db::Database::Open(":memory:");
   auto con = database->Connect();
   const Datamart mart(p->workspace / "datamart");
-  std::map<Date, std::string> by_month;
-  for (const KLoan& l : loans) {
-    std::string& sql = by_month[Month::Of(D(l.date)).first_day()];
-    sql += sql.empty() ? "SELECT * FROM (VALUES " : ", ";
-    sql += "(" + std::to_string(l.loan_id) + ", " + std::to_string(l.id) + ", " +
-           (l.car[0] ? "'" + std::string(l.car) + "'" : std::string("NULL::VARCHAR")) + ", " +
-           std::to_string(l.status) + ", DATE '" + l.birthday + "', " +
-           (l.job_start ? "DATE '" + std::string(l.job_start) + "'" : std::string("NULL::DATE")) +
-           ", DATE '" + l.date + "', " + std::to_string(l.amount) + "::DOUBLE)";
-  }
-  for (auto& [month, sql] : by_month) {
-    sql += ") t(loan_id, id, flag_own_car, status, birthday, job_start_date, loan_date, loan_amount)";
-    ASSERT_TRUE(mart.WritePartition(*con, Layer::kSilver, "loans", month, sql).ok());
-  }
+  WriteKueskiLoans(mart, *con, loans);
   auto built = BuildFeatureStore(*p, *con, {});
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   EXPECT_EQ(built->features, 5u);
@@ -489,6 +500,65 @@ TEST(KueskiFeatures, TheShippedDefinitionsMatchAReferenceImplementation) {
   EXPECT_EQ(Reference(loans, loans[2]).nb_previous, 1);
   EXPECT_EQ(Reference(loans, loans[3]).age, 30);
   EXPECT_EQ(Reference(loans, loans[4]).years_on_job, 0);
+}
+
+TEST(KueskiFeatures, OnePassWindowPathEqualsTheJoinPathWithAFilterAndAMonthRange) {
+  // The feature store computes a spine whose every view is a window over its own source in
+  // one pass (SpineFeatureSql). With a spine filter and a month range, rows outside either are
+  // still history: the result must equal the general join path over SpineSql.
+  TempDir dir;
+  std::string features = KueskiFeatures();
+  features.replace(features.find("    date: loan_date\n"), 20,
+                   "    date: loan_date\n    where: \"loan_amount >= 100\"\n");
+  auto p = config::ParseProject(std::string(kKueski) + features, dir.path() / "riskpipe.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->features.spine.where, "loan_amount >= 100");
+  const std::vector<KLoan> loans = {
+      {999, 1, "Y", 0, "1990-03-10", "2015-06-01", "2019-01-20", 40.0},  // filtered out
+      {1008, 1, "Y", 0, "1990-03-10", "2015-06-01", "2019-02-01", 100.0},
+      {1000, 1, "N", 0, "1990-03-10", "2015-06-01", "2019-02-15", 120.0},
+      {1003, 1, "Y", 1, "1990-03-10", "2015-06-01", "2019-02-15", 130.0},
+      {1001, 1, "Y", 0, "1990-03-10", "2015-06-01", "2019-03-10", 90.0},  // after the range
+      {2000, 2, "", 0, "1955-12-31", "3021-09-17", "2019-01-05", 200.0},  // before the range
+      {2001, 2, "", 0, "1955-12-31", "3021-09-17", "2019-02-05", 210.0},
+      {3000, 3, "N", 0, "2000-01-01", "2019-06-01", "2019-02-28", 50.0},  // filtered out
+  };
+  auto database = db::Database::Open(":memory:");
+  auto con = database->Connect();
+  const Datamart mart(p->workspace / "datamart");
+  WriteKueskiLoans(mart, *con, loans);
+  FeatureBuildOptions options;
+  options.from = options.to = Month::Of(2019, 2);
+  auto built = BuildFeatureStore(*p, *con, options);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  EXPECT_EQ(built->rows, 4);
+  const Date from = D("2019-02-01"), to = D("2019-02-28");
+  auto spine = SpineSql(*p, mart, &from, &to);
+  ASSERT_TRUE(spine.ok()) << spine.status().ToString();
+  auto joined = FeatureSql(*p, mart, *spine);
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  const std::string stored =
+      "SELECT * EXCLUDE (snapshot_date) FROM " + *mart.ReadSql(Layer::kGold, kFeatureStoreTable);
+  for (const auto& [a, b] : {std::pair{stored, *joined}, std::pair{*joined, stored}}) {
+    auto diff = con->Query("SELECT count(*) FROM (SELECT * FROM (" + a +
+                           ") EXCEPT ALL SELECT * FROM (" + b + "))");
+    ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+    EXPECT_EQ(std::get<int64_t>(diff->rows[0][0]), 0);
+  }
+  auto t = con->Query("SELECT loan_id, nb_previous_loans, avg_amount_loans_previous, "
+                      "_asof_loan_history FROM (" + stored + ") ORDER BY loan_id");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->rows.size(), 4u);
+  // Loan 1008 counts the filtered-out loan 999 as history; 1000 and 1003 count 999 and 1008.
+  EXPECT_EQ(db::ValueToString(t->rows[0][0]), "1000");
+  EXPECT_EQ(db::ValueToString(t->rows[0][1]), "2");
+  EXPECT_EQ(db::ValueToString(t->rows[0][2]), "70");
+  EXPECT_EQ(db::ValueToString(t->rows[2][0]), "1008");
+  EXPECT_EQ(db::ValueToString(t->rows[2][1]), "1");
+  EXPECT_EQ(db::ValueToString(t->rows[2][3]), "2019-01-20");
+  // Loan 2001 counts 2000, dated before the range.
+  EXPECT_EQ(db::ValueToString(t->rows[3][1]), "1");
+  EXPECT_EQ(db::ValueToString(t->rows[3][2]), "200");
 }
 
 TEST(KueskiFeatures, TrainingSetUsesALabelOnlyFromItsAvailabilityDate) {
