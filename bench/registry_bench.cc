@@ -37,7 +37,8 @@ std::string RandomBytes(size_t n, uint32_t seed) {
 }
 
 void Write(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 void StageInto(const fs::path& dir, uint32_t seed) {
@@ -49,8 +50,9 @@ void StageInto(const fs::path& dir, uint32_t seed) {
 
 class Workspace {
  public:
-  Workspace() : root_(fs::temp_directory_path() / ("riskpipe-registry-bench-" +
-                                                    std::to_string(::getpid()))) {
+  Workspace()
+      : root_(fs::temp_directory_path() /
+              ("riskpipe-registry-bench-" + std::to_string(::getpid()))) {
     fs::remove_all(root_);
   }
   ~Workspace() { fs::remove_all(root_); }

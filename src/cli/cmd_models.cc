@@ -12,15 +12,15 @@
 namespace riskpipe::cli {
 namespace {
 
+using nlohmann::json;
 using registry::Event;
 using registry::ModelRecord;
 using registry::Registry;
-using nlohmann::json;
 
 // Bad input is a usage error (2); everything else, unknown ids included, a failure (1).
 int Report(const Status& status) {
-  return ReportFailure(status, status.code() == StatusCode::kInvalidArgument ? kExitUsage
-                                                                             : kExitFailed);
+  return ReportFailure(status,
+                       status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailed);
 }
 
 json ParseOr(const std::string& text, json fallback) {
@@ -42,9 +42,14 @@ json RecordJson(const ModelRecord& m) {
 }
 
 json EventJson(const Event& e) {
-  return {{"event_id", e.event_id}, {"model_id", e.model_id},     {"event", e.event},
-          {"from_stage", e.from_stage}, {"to_stage", e.to_stage}, {"actor", e.actor},
-          {"reason", e.reason},        {"at", e.at},
+  return {{"event_id", e.event_id},
+          {"model_id", e.model_id},
+          {"event", e.event},
+          {"from_stage", e.from_stage},
+          {"to_stage", e.to_stage},
+          {"actor", e.actor},
+          {"reason", e.reason},
+          {"at", e.at},
           {"details", ParseOr(e.details_json, json::object())}};
 }
 
@@ -119,9 +124,8 @@ int List(Registry& reg, const ModelsFlags& flags) {
     return kExitOk;
   }
   if (models->empty()) {
-    std::printf("no models registered%s\n", flags.name.empty() && flags.stage.empty()
-                                                 ? ""
-                                                 : " matching the filter");
+    std::printf("no models registered%s\n",
+                flags.name.empty() && flags.stage.empty() ? "" : " matching the filter");
     return kExitOk;
   }
   std::printf("%-24s %-10s %-10s %-24s %-12s %s\n", "ID", "STAGE", "FAMILY", "REGISTERED", "BY",
@@ -139,7 +143,8 @@ int Show(Registry& reg, const ModelsFlags& flags) {
   auto model = reg.Get(flags.ref);
   if (!model.ok()) return Report(model.status());
   if (flags.verify) {
-    if (auto verified = reg.VerifiedPath(model->id); !verified.ok()) return Report(verified.status());
+    if (auto verified = reg.VerifiedPath(model->id); !verified.ok())
+      return Report(verified.status());
   }
   auto text = ReadFile(model->path / "metadata.json");
   if (!text.ok()) return Report(text.status().WithPrefix(model->id));
@@ -154,11 +159,11 @@ int Show(Registry& reg, const ModelsFlags& flags) {
   const std::string run = model->run_id == 0 ? "" : " (run " + std::to_string(model->run_id) + ")";
   std::printf("model        %s\n", model->id.c_str());
   std::printf("stage        %s\n", std::string(registry::StageName(model->stage)).c_str());
-  std::printf("registered   %s by %s%s\n", model->registered_at.c_str(),
-              model->created_by.c_str(), run.c_str());
+  std::printf("registered   %s by %s%s\n", model->registered_at.c_str(), model->created_by.c_str(),
+              run.c_str());
   std::printf("created      %s\n", TextAt(meta, {"created_at"}).c_str());
-  std::printf("family       %s\n", model->family.empty() ? TextAt(meta, {"family"}).c_str()
-                                                         : model->family.c_str());
+  std::printf("family       %s\n",
+              model->family.empty() ? TextAt(meta, {"family"}).c_str() : model->family.c_str());
   std::printf("metrics      %s\n", MetricsText(model->metrics_json).c_str());
   std::printf("features     %s\n", CountOf(meta, {"input_schema", "features"}).c_str());
   std::printf("data         %s\n", DataText(meta).c_str());
@@ -178,11 +183,11 @@ int Transition(Registry& reg, const ModelsFlags& flags, const std::string& sub) 
                          kExitUsage);
   }
   const std::string& id = before->id;
-  StatusOr<ModelRecord> after =
-      sub == "approve"  ? reg.Approve(id, flags.by, flags.reason)
-      : sub == "reject" ? reg.Reject(id, flags.by, flags.reason)
-      : sub == "archive" ? reg.Archive(id, flags.by, flags.reason)
-                         : reg.Promote(id, flags.by, flags.override_reason);
+  StatusOr<ModelRecord> after = sub == "approve"  ? reg.Approve(id, flags.by, flags.reason)
+                                : sub == "reject" ? reg.Reject(id, flags.by, flags.reason)
+                                : sub == "archive"
+                                    ? reg.Archive(id, flags.by, flags.reason)
+                                    : reg.Promote(id, flags.by, flags.override_reason);
   if (!after.ok()) return Report(after.status());
   std::printf("%s: %s -> %s (by %s)\n", after->id.c_str(),
               std::string(registry::StageName(before->stage)).c_str(),
@@ -287,7 +292,9 @@ int History(Registry& reg, const ModelsFlags& flags) {
   }
   for (const Event& e : *events) {
     const std::string move =
-        e.from_stage.empty() && e.to_stage.empty() ? "" : (e.from_stage.empty() ? "-" : e.from_stage) + " -> " + e.to_stage;
+        e.from_stage.empty() && e.to_stage.empty()
+            ? ""
+            : (e.from_stage.empty() ? "-" : e.from_stage) + " -> " + e.to_stage;
     std::printf("%5lld  %s  %-20s %-12s %-26s by %s%s%s\n", static_cast<long long>(e.event_id),
                 e.at.c_str(), e.model_id.c_str(), e.event.c_str(), move.c_str(), e.actor.c_str(),
                 e.reason.empty() ? "" : ": ", e.reason.c_str());
@@ -299,8 +306,9 @@ int History(Registry& reg, const ModelsFlags& flags) {
 
 void RegisterModels(CLI::App& app, ModelsFlags& flags) {
   CLI::App* cmd = app.add_subcommand(
-      "models", "The model registry: list, inspect, approve, promote, roll back and audit model "
-                "versions (docs/registry.md)");
+      "models",
+      "The model registry: list, inspect, approve, promote, roll back and audit model "
+      "versions (docs/registry.md)");
   cmd->require_subcommand(1);
   const char* ref_help = "ID (NAME/VERSION), NAME/latest, latest, NAME/production or production";
   CLI::App* list = cmd->add_subcommand("list", "Registered versions, newest first");
@@ -332,8 +340,8 @@ void RegisterModels(CLI::App& app, ModelsFlags& flags) {
   promote->add_option("--by", flags.by, "Who promotes (recorded)")->required();
   promote->add_option("--override-reason", flags.override_reason,
                       "Promote although validation.json says the gate failed (recorded)");
-  CLI::App* rollback = cmd->add_subcommand(
-      "rollback", "Return production to the previous production version");
+  CLI::App* rollback =
+      cmd->add_subcommand("rollback", "Return production to the previous production version");
   rollback->add_option("--name", flags.name,
                        "Model name (default: the only one with a production version)");
   rollback->add_option("--by", flags.by, "Who rolls back (recorded)")->required();
@@ -341,8 +349,9 @@ void RegisterModels(CLI::App& app, ModelsFlags& flags) {
   rollback->add_flag("--reject", flags.reject_current,
                      "Move the current version to rejected instead of approved");
   CLI::App* history = cmd->add_subcommand(
-      "history", "The append-only event history, or with --at which version was in production "
-                 "at an instant and who approved it");
+      "history",
+      "The append-only event history, or with --at which version was in production "
+      "at an instant and who approved it");
   history->add_option("ref", flags.ref, "One version's history (" + std::string(ref_help) + ")");
   history->add_option("--name", flags.name, "Every version of this model name");
   history->add_option("--at", flags.at,

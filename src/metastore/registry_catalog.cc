@@ -73,9 +73,9 @@ StatusOr<std::vector<Record>> ReadRows(Statement& stmt, Reader read) {
 
 // SQLite's json_type of `json`, or "" when it is not valid JSON.
 StatusOr<std::string> JsonType(Database& db, std::string_view json) {
-  ASSIGN_OR_RETURN(Statement query,
-                   PrepareBound(db, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1) END",
-                                json));
+  ASSIGN_OR_RETURN(
+      Statement query,
+      PrepareBound(db, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1) END", json));
   ASSIGN_OR_RETURN(const bool row, query.Step());
   return row ? query.ColumnText(0) : std::string();
 }

@@ -66,17 +66,16 @@ StatusOr<std::vector<ManifestEntry>> ParseManifest(std::string_view text, std::s
     const std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     const auto bad = [&](std::string_view why) {
-      return DataLossError(std::string(what) + ": MANIFEST line " + std::to_string(line_no) +
-                           ": " + std::string(why));
+      return DataLossError(std::string(what) + ": MANIFEST line " + std::to_string(line_no) + ": " +
+                           std::string(why));
     };
     if (line.size() < 67 || line.substr(64, 2) != "  " || !IsLowerHex64(line.substr(0, 64))) {
       return bad("expected \"<64 hex digits>  <path>\"");
     }
     std::string path(line.substr(66));
     const fs::path p(path);
-    if (p.is_absolute() || std::any_of(p.begin(), p.end(), [](const fs::path& part) {
-          return part == "..";
-        })) {
+    if (p.is_absolute() ||
+        std::any_of(p.begin(), p.end(), [](const fs::path& part) { return part == ".."; })) {
       return bad("path leaves the package");
     }
     if (!seen.insert(path).second) return bad(path + " listed twice");

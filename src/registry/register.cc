@@ -188,9 +188,8 @@ StatusOr<ModelRecord> Registry::Register(const fs::path& staging_dir, std::strin
     RETURN_IF_ERROR(FsyncPath(name_dir));
     if (new_name_dir) RETURN_IF_ERROR(FsyncPath(model_bank_));
     CrashPoint("renamed");
-    nlohmann::json details = {{"manifest_sha256", Sha256Hex(manifest)},
-                              {"files", all.size()},
-                              {"family", info.family}};
+    nlohmann::json details = {
+        {"manifest_sha256", Sha256Hex(manifest)}, {"files", all.size()}, {"family", info.family}};
     if (info.run_id != 0) details["run_id"] = info.run_id;
     return details.dump();
   };
@@ -199,8 +198,8 @@ StatusOr<ModelRecord> Registry::Register(const fs::path& staging_dir, std::strin
     // Not committed: take the package out of sight again. Should that fail, the next
     // registration of this name moves it to .orphaned (see MoveAsideOrphans).
     if (!published_dir.empty() && ::rename(published_dir.c_str(), staging.c_str()) != 0) {
-      Warn(what + ": cannot move " + published_dir.string() + " back to staging: " +
-           std::strerror(errno));
+      Warn(what + ": cannot move " + published_dir.string() +
+           " back to staging: " + std::strerror(errno));
     }
     return registered.status();
   }

@@ -39,10 +39,10 @@ struct ModelRecord {
 
 // What the trainer knows about a package beyond its files.
 struct RegisterInfo {
-  int64_t run_id = 0;                // The riskpipe run that trained it; 0 when none.
+  int64_t run_id = 0;                   // The riskpipe run that trained it; 0 when none.
   std::string created_by = "riskpipe";  // Actor of the "registered" event; non-empty.
-  std::string metrics_json = "{}";   // A JSON object, e.g. {"oot_auc":0.87}.
-  std::string family;                // E.g. "xgboost", "logistic".
+  std::string metrics_json = "{}";      // A JSON object, e.g. {"oot_auc":0.87}.
+  std::string family;                   // E.g. "xgboost", "logistic".
 };
 
 // Which version of a name was in production at an instant, and on whose approval.

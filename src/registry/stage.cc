@@ -22,11 +22,16 @@ bool ParseDigits(std::string_view s, int& out) {
 
 std::string_view StageName(Stage stage) {
   switch (stage) {
-    case Stage::kCandidate: return "candidate";
-    case Stage::kApproved: return "approved";
-    case Stage::kProduction: return "production";
-    case Stage::kArchived: return "archived";
-    case Stage::kRejected: return "rejected";
+    case Stage::kCandidate:
+      return "candidate";
+    case Stage::kApproved:
+      return "approved";
+    case Stage::kProduction:
+      return "production";
+    case Stage::kArchived:
+      return "archived";
+    case Stage::kRejected:
+      return "rejected";
   }
   return "unknown";
 }
@@ -68,8 +73,8 @@ std::vector<std::string> ProductionStack(const std::vector<Event>& events) {
       } else {
         stack.push_back(e.model_id);
       }
-    } else if (e.from_stage == production && e.to_stage != production &&
-               e.event != kEventDemoted && !stack.empty() && stack.back() == e.model_id) {
+    } else if (e.from_stage == production && e.to_stage != production && e.event != kEventDemoted &&
+               !stack.empty() && stack.back() == e.model_id) {
       // A demoted version stays below the version that replaced it; a rolled-back or
       // archived one leaves.
       stack.pop_back();

@@ -113,9 +113,10 @@ StatusOr<ModelRecord> Registry::Promote(std::string_view ref, std::string_view b
     ASSIGN_OR_RETURN(const ModelRecord m, Get(ref));
     id = m.id;
     if (m.stage == Stage::kCandidate) {
-      return FailedPreconditionError(m.id + " has no recorded approval: approve it first "
-                                     "(riskpipe models approve " + m.id +
-                                     " --by NAME --reason TEXT)");
+      return FailedPreconditionError(m.id +
+                                     " has no recorded approval: approve it first "
+                                     "(riskpipe models approve " +
+                                     m.id + " --by NAME --reason TEXT)");
     }
     if (m.stage != Stage::kApproved) {
       return FailedPreconditionError(m.id + " is " + std::string(StageName(m.stage)) +
@@ -131,8 +132,9 @@ StatusOr<ModelRecord> Registry::Promote(std::string_view ref, std::string_view b
     ASSIGN_OR_RETURN(const std::string verdict, GateVerdict(m));
     if (verdict == "failed" && Blank(override_reason)) {
       return FailedPreconditionError(
-          m.id + ": the validation gate did not pass (validation.json has no \"passed\": true); "
-                 "give an override reason to promote it anyway");
+          m.id +
+          ": the validation gate did not pass (validation.json has no \"passed\": true); "
+          "give an override reason to promote it anyway");
     }
     nlohmann::json details = {{"approval_event_id", approval->event_id},
                               {"approved_by", approval->actor},

@@ -65,7 +65,8 @@ class ModelsCli : public ::testing::Test {
     info.family = "xgboost";
     info.created_by = "trainer";
     info.metrics_json = R"({"oot_auc":0.87})";
-    for (int i = 0; i < 2; ++i) test::MustRegister(*registry, "lending_pd", test::PackageFiles(), info);
+    for (int i = 0; i < 2; ++i)
+      test::MustRegister(*registry, "lending_pd", test::PackageFiles(), info);
   }
 
   Result Models(const std::string& args) { return RunCli(config_, "models " + args); }
@@ -109,7 +110,8 @@ TEST_F(ModelsCli, ApproveThenPromoteThenRollBackAndAudit) {
   EXPECT_OUTPUT_HAS(unapproved, "no recorded approval");
   EXPECT_EQ(Models("promote lending_pd/1 --stage approved --by bob").exit_code, 2);
 
-  ASSERT_EQ(Models("approve lending_pd/1 --by alice --reason 'OOT AUC within policy'").exit_code, 0);
+  ASSERT_EQ(Models("approve lending_pd/1 --by alice --reason 'OOT AUC within policy'").exit_code,
+            0);
   const Result promoted = Models("promote lending_pd/1 --by bob");
   ASSERT_EQ(promoted.exit_code, 0) << promoted.output;
   EXPECT_OUTPUT_HAS(promoted, "lending_pd/1: approved -> production");
@@ -126,8 +128,8 @@ TEST_F(ModelsCli, ApproveThenPromoteThenRollBackAndAudit) {
 
   const Result history = Models("history --name lending_pd");
   EXPECT_EQ(history.exit_code, 0);
-  for (const char* event : {"registered", "approved", "promoted", "demoted", "rolled_back",
-                            "restored", "PSI alert"}) {
+  for (const char* event :
+       {"registered", "approved", "promoted", "demoted", "rolled_back", "restored", "PSI alert"}) {
     EXPECT_OUTPUT_HAS(history, event);
   }
   const Result at = Models("history lending_pd/1 --at 2199-01-01");

@@ -13,12 +13,12 @@
 namespace riskpipe::registry {
 namespace {
 
+using riskpipe::testing::ReadAll;
 using test::MustRegister;
 using test::PackageFiles;
 using test::RegistryTest;
 using test::StagePackage;
 using test::WriteBytes;
-using riskpipe::testing::ReadAll;
 namespace fs = std::filesystem;
 
 TEST_F(RegistryTest, VersionsIncreasePerName) {
@@ -57,10 +57,10 @@ TEST_F(RegistryTest, ManifestListsEveryFileSortedInSha256sumFormat) {
   const ModelRecord m =
       MustRegister(registry(), "lending_pd", PackageFiles({{"reports/leaderboard.csv", "a,b\n"}}));
   const std::string manifest = ReadAll(m.path / "MANIFEST");
-  const std::string expected =
-      Sha256Hex(ReadAll(m.path / "metadata.json")) + "  metadata.json\n" + Sha256Hex("{}") +
-      "  model.json\n" + Sha256Hex(R"({"steps":[]})") + "  preprocess.json\n" +
-      Sha256Hex("a,b\n") + "  reports/leaderboard.csv\n";
+  const std::string expected = Sha256Hex(ReadAll(m.path / "metadata.json")) + "  metadata.json\n" +
+                               Sha256Hex("{}") + "  model.json\n" + Sha256Hex(R"({"steps":[]})") +
+                               "  preprocess.json\n" + Sha256Hex("a,b\n") +
+                               "  reports/leaderboard.csv\n";
   EXPECT_EQ(manifest, expected);
   EXPECT_EQ(test::Shell("cd '" + m.path.string() + "' && /usr/bin/sha256sum --quiet -c MANIFEST"),
             0);
@@ -70,7 +70,8 @@ TEST_F(RegistryTest, ManifestListsEveryFileSortedInSha256sumFormat) {
 }
 
 TEST_F(RegistryTest, OneChangedByteIsDataLossNamingTheFileAndBothHashes) {
-  const ModelRecord m = MustRegister(registry(), "lending_pd", PackageFiles({{"model.json", "{1}"}}));
+  const ModelRecord m =
+      MustRegister(registry(), "lending_pd", PackageFiles({{"model.json", "{1}"}}));
   WriteBytes(m.path / "model.json", "{2}");
   StatusOr<fs::path> verified = registry().VerifiedPath("lending_pd/1");
   ASSERT_EQ(verified.status().code(), StatusCode::kDataLoss);

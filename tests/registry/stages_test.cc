@@ -30,8 +30,7 @@ TEST_F(RegistryTest, PromoteWithoutApprovalIsRefused) {
 TEST_F(RegistryTest, ApprovalNeedsWhoAndWhy) {
   const ModelRecord m = MustRegister(registry(), "lending_pd");
   EXPECT_EQ(registry().Approve(m.id, "", "fine").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(registry().Approve(m.id, "alice", "  ").status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry().Approve(m.id, "alice", "  ").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(registry().Promote(m.id, "").status().code(), StatusCode::kInvalidArgument);
   StatusOr<ModelRecord> approved = registry().Approve(m.id, "alice", "OOT AUC 0.87 within policy");
   ASSERT_TRUE(approved.ok()) << approved.status().ToString();
@@ -47,7 +46,9 @@ TEST_F(RegistryTest, ApprovalNeedsWhoAndWhy) {
   EXPECT_EQ((*history)[1].reason, "OOT AUC 0.87 within policy");
   EXPECT_EQ((*history)[1].from_stage, "candidate");
   EXPECT_EQ((*history)[1].to_stage, "approved");
-  EXPECT_EQ(nlohmann::json::parse((*history)[1].details_json)["manifest_sha256"].get<std::string>().size(),
+  EXPECT_EQ(nlohmann::json::parse((*history)[1].details_json)["manifest_sha256"]
+                .get<std::string>()
+                .size(),
             64u);
 }
 
@@ -116,9 +117,8 @@ TEST_F(RegistryTest, TheCatalogItselfRefusesASecondProductionRow) {
   InProduction("lending_pd");
   const ModelRecord v2 = Approved("lending_pd");
   metastore::Database raw = metastore::test::RawOpen(workspace() / "metastore.sqlite");
-  EXPECT_FALSE(raw.Execute("UPDATE models SET stage = 'production' WHERE model_id = '" + v2.id +
-                           "'")
-                   .ok());
+  EXPECT_FALSE(
+      raw.Execute("UPDATE models SET stage = 'production' WHERE model_id = '" + v2.id + "'").ok());
   EXPECT_EQ(StageOf(v2.id), Stage::kApproved);
 }
 
@@ -216,8 +216,9 @@ TEST_F(RegistryTest, EventsCannotBeUpdatedOrDeleted) {
   EXPECT_FALSE(raw.Execute("DELETE FROM model_events").ok());
   EXPECT_FALSE(raw.Execute("DELETE FROM models").ok());
   EXPECT_FALSE(raw.Execute("UPDATE models SET version = 9").ok());
-  EXPECT_EQ(metastore::test::QueryText(raw, "SELECT actor FROM model_events WHERE event = "
-                                            "'approved'"),
+  EXPECT_EQ(metastore::test::QueryText(raw,
+                                       "SELECT actor FROM model_events WHERE event = "
+                                       "'approved'"),
             "alice");
   EXPECT_EQ(metastore::test::QueryInt(raw, "SELECT count(*) FROM model_events"), 2);
 }
@@ -239,8 +240,8 @@ TEST(Stage, ParseTimestampAcceptsDatesAndUtcInstants) {
   EXPECT_EQ(fmt("2026-11-23T09:41:02Z"), "2026-11-23T09:41:02.000Z");
   EXPECT_EQ(fmt("2026-11-23T09:41:02.5Z"), "2026-11-23T09:41:02.500Z");
   EXPECT_EQ(fmt("2026-11-23T09:41:02.123Z"), "2026-11-23T09:41:02.123Z");
-  for (const char* bad : {"2026-11-31", "2026-11-23T25:00:00Z", "2026-11-23T09:41:02",
-                          "yesterday", "2026-11-23T09:41:02.1234Z", "2999-01-01"}) {
+  for (const char* bad : {"2026-11-31", "2026-11-23T25:00:00Z", "2026-11-23T09:41:02", "yesterday",
+                          "2026-11-23T09:41:02.1234Z", "2999-01-01"}) {
     EXPECT_EQ(ParseTimestamp(bad).status().code(), StatusCode::kInvalidArgument) << bad;
   }
 }

@@ -75,8 +75,8 @@ Status ExchangeFolders(const fs::path& replacement, const fs::path& live) {
     return InternalError("cannot put " + replacement.string() + " in place: " + err);
   }
   if (::rename(parked.c_str(), replacement.c_str()) != 0) {
-    return InternalError("cannot move " + parked.string() + " to " + replacement.string() +
-                         ": " + Errno());
+    return InternalError("cannot move " + parked.string() + " to " + replacement.string() + ": " +
+                         Errno());
   }
   return OkStatus();
 }
@@ -86,8 +86,9 @@ Status LinkOrCopy(const fs::path& from, const fs::path& to) {
   if (::link(from.c_str(), to.c_str()) == 0) return OkStatus();
   std::error_code ec;
   fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  if (ec) return InternalError("cannot copy " + from.string() + " to " + to.string() + ": " +
-                               ec.message());
+  if (ec)
+    return InternalError("cannot copy " + from.string() + " to " + to.string() + ": " +
+                         ec.message());
   return FsyncPath(to);
 }
 
