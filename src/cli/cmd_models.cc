@@ -58,8 +58,13 @@ std::string MetricsText(const std::string& metrics_json) {
   const json metrics = ParseOr(metrics_json, json::object());
   std::string out;
   for (const auto& [key, value] : metrics.items()) {
-    out += (out.empty() ? "" : " ") + key + "=" +
-           (value.is_string() ? value.get<std::string>() : value.dump());
+    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    if (value.is_number_float()) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.4g", value.get<double>());
+      text = buf;
+    }
+    out += (out.empty() ? "" : " ") + key + "=" + text;
   }
   return out.empty() ? "-" : out;
 }
@@ -95,7 +100,11 @@ std::string DataText(const json& meta) {
   std::string out = lineage->contains("source") && (*lineage)["source"].is_string()
                         ? (*lineage)["source"].get<std::string>() + "; "
                         : "";
-  return out + std::to_string(CountPartitions(data)) + " partitions";
+  const size_t partitions = CountPartitions(data);
+  if (partitions == 0 && lineage->contains("file") && (*lineage)["file"].is_string()) {
+    return out + (*lineage)["file"].get<std::string>();
+  }
+  return out + std::to_string(partitions) + " partitions";
 }
 
 // A string field at `path` (keys from the top), or "-".
