@@ -213,6 +213,10 @@ class OnlineStoreTest : public ::testing::Test {
     return "'" + std::string(std::get<std::string_view>(v)) + "'";
   }
 
+  // Compares every cell of the CURRENT snapshot (as of kAsOf) with FeatureSql over
+  // EventSpineSql for the events (entity, as_of).
+  void ExpectSnapshotMatchesTheTrainingPath();
+
   std::string Current() const {
     std::string v = riskpipe::testing::ReadAll(online() / kCurrentFile);
     while (!v.empty() && v.back() == '\n') v.pop_back();
@@ -305,6 +309,23 @@ TEST_F(OnlineStoreTest, MatchesTheTrainingPathForEventsOnAsOf) {
   // historical-retrieval path a training set uses.
   WriteSilver(Loans(), Profile());
   Run({.as_of = kAsOf});
+  ExpectSnapshotMatchesTheTrainingPath();
+}
+
+TEST_F(OnlineStoreTest, MatchesTheTrainingPathWhenKeysDoNotMakeTheLatestRowUnique) {
+  // Keys that do not make (entity, event time) unique: the latest views keep their DISTINCT ON
+  // instead of trusting one row per entity at its latest time.
+  std::string yaml = kConfig;
+  yaml.replace(yaml.find("keys: [id, report_date]"), 23, "keys: [id, report_date, segment]");
+  auto p = config::ParseProject(yaml, dir_.path() / "riskpipe.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  project_ = *p;
+  WriteSilver(Loans(), Profile());
+  Run({.as_of = kAsOf});
+  ExpectSnapshotMatchesTheTrainingPath();
+}
+
+void OnlineStoreTest::ExpectSnapshotMatchesTheTrainingPath() {
   const OnlineSnapshot snap = Load();
   const Datamart m = mart();
   const std::string events = "SELECT DISTINCT id, DATE '2021-04-30' AS decision_date FROM " +
