@@ -15,6 +15,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -120,6 +121,7 @@ void BM_TrainStep(benchmark::State& state) {
     auto database = db::Database::Open(":memory:");
     auto con = database->Connect();
     training::TrainOptions o;
+    o.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
     o.cutoff = Date::FromCivil(2026, 1, 1);
     o.checkpoint_root = Root() / "ws" / "checkpoints";
     const fs::path out = Root() / "package";

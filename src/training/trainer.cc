@@ -416,6 +416,7 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
   options.log("rows: train " + std::to_string(splits.train.size()) + ", validation " +
               std::to_string(splits.validation.size()) + ", " + (splits.out_of_time ? "oot " : "test ") +
               std::to_string(splits.oot.size()) + " (" + Num(Seconds(t0), 3) + " s)");
+  const double load_seconds = Seconds(t0);
   // Failure handling: refuse data that cannot give an honest model, before any fitting.
   if (static_cast<int64_t>(splits.train.size()) < m.min_train_rows) {
     return FailedPreconditionError("only " + std::to_string(splits.train.size()) +
@@ -464,6 +465,8 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
   std::vector<model::Calibrator> calibrators;
   std::vector<double> thresholds;
   std::vector<std::vector<double>> val_pds;
+  const double prepare_seconds = Seconds(t0) - load_seconds;
+  const auto t_candidates = std::chrono::steady_clock::now();
   for (size_t i = 0; i < m.candidates.size(); ++i) {
     const Candidate& c = m.candidates[i];
     const auto tc = std::chrono::steady_clock::now();
@@ -514,6 +517,8 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
     val_pds.push_back(std::move(pv));
   }
 
+  const double candidate_seconds = Seconds(t_candidates);
+  const auto t_package = std::chrono::steady_clock::now();
   // Selection: the best validation metric among candidates within the OOT tolerance.
   outcome.selection_rule = "highest validation " + m.selection_metric + " among candidates whose " +
                            (splits.out_of_time ? "OOT" : "test") + " AUC is at most " +
@@ -607,6 +612,10 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
                                           nlohmann::json{{"selection_rule", outcome.selection_rule},
                                                          {"candidates", board}}.dump(1) + "\n"));
   RETURN_IF_ERROR(model::WritePackageFile(package_dir, "metadata.json", meta.dump(1) + "\n"));
+  const double package_seconds = Seconds(t_package);
+  options.log("timings: load " + Num(load_seconds, 3) + " s, preprocess " + Num(prepare_seconds, 3) +
+              " s, candidates " + Num(candidate_seconds, 3) + " s, package " +
+              Num(package_seconds, 3) + " s");
   outcome.metadata = std::move(meta);
   return outcome;
 }
