@@ -1,5 +1,6 @@
 #include "ingest/csv_reader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -8,6 +9,8 @@ namespace {
 
 // Read size per refill: big enough that fread cost is negligible, small enough for memory.
 constexpr size_t kReadBlock = 4 << 20;
+// Bytes a range reader reads past its stop in one go: most records end within them.
+constexpr size_t kRangeTail = 64 << 10;
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
@@ -92,6 +95,28 @@ StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::filesystem::path
   return std::unique_ptr<CsvReader>(new CsvReader(path, f, ec ? 0 : size, delimiter));
 }
 
+StatusOr<std::unique_ptr<CsvReader>> CsvReader::OpenRange(const std::filesystem::path& path,
+                                                          char delimiter, uint64_t begin,
+                                                          uint64_t stop, uint64_t give_up_at) {
+  ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader, Open(path, delimiter));
+  RETURN_IF_ERROR(reader->SetRange(begin, stop, give_up_at));
+  return reader;
+}
+
+Status CsvReader::SetRange(uint64_t begin, uint64_t stop, uint64_t give_up_at) {
+  if (::fseeko(file_, static_cast<off_t>(begin), SEEK_SET) != 0) {
+    return InternalError(path_.string() + ": cannot seek: " + std::strerror(errno));
+  }
+  pos_ = end_ = 0;
+  consumed_ = begin;
+  eof_ = false;
+  line_ = 0;
+  stop_ = stop;
+  give_up_at_ = give_up_at;
+  gave_up_ = false;
+  return OkStatus();
+}
+
 CsvReader::CsvReader(std::filesystem::path path, std::FILE* file, uint64_t size, char delimiter)
     : path_(std::move(path)), file_(file), file_size_(size), delim_(delimiter) {
   buf_.resize(kReadBlock);
@@ -108,7 +133,17 @@ StatusOr<bool> CsvReader::Refill() {
     pos_ = 0;
   }
   if (buf_.size() - end_ < kReadBlock / 2) buf_.resize(buf_.size() * 2);
-  const size_t n = std::fread(buf_.data() + end_, 1, buf_.size() - end_, file_);
+  size_t want = buf_.size() - end_;
+  const uint64_t read_at = consumed_ + end_;
+  if (read_at >= give_up_at_) {
+    gave_up_ = true;
+    return false;
+  }
+  // A range reader reads little past its stop: just enough to finish the last record.
+  if (stop_ != UINT64_MAX && read_at < stop_) {
+    want = static_cast<size_t>(std::min<uint64_t>(want, stop_ - read_at + kRangeTail));
+  }
+  const size_t n = std::fread(buf_.data() + end_, 1, want, file_);
   if (n == 0) {
     if (std::ferror(file_)) return InternalError(path_.string() + ": read error");
     eof_ = true;
@@ -232,6 +267,7 @@ bool CsvReader::ParseRecord(CsvRecord& rec) {
 }
 
 StatusOr<bool> CsvReader::Next(CsvRecord& rec) {
+  if (bytes_consumed() >= stop_) return false;
   while (true) {
     if (pos_ >= end_) {
       ASSIGN_OR_RETURN(bool more, Refill());
@@ -239,7 +275,8 @@ StatusOr<bool> CsvReader::Next(CsvRecord& rec) {
     }
     if (ParseRecord(rec)) return true;
     ASSIGN_OR_RETURN(bool more, Refill());
-    (void)more;  // at EOF ParseRecord accepts a partial record on the next pass
+    // At EOF ParseRecord accepts a partial record on the next pass.
+    if (!more && gave_up_) return false;
   }
 }
 

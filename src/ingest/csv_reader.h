@@ -33,6 +33,16 @@ class CsvReader {
   // NotFound when the file does not exist; Internal when it cannot be read.
   static StatusOr<std::unique_ptr<CsvReader>> Open(const std::filesystem::path& path,
                                                    char delimiter = ',');
+  // A reader for the records that start in [begin, stop) of the file: `begin` must be where a
+  // record starts; the last record may run past `stop`. Lines are counted from 0 at `begin`
+  // (see line()). When a record would need bytes beyond `give_up_at`, Next() returns false and
+  // gave_up() is true: a caller guessing record starts uses this to bound a wrong guess.
+  static StatusOr<std::unique_ptr<CsvReader>> OpenRange(const std::filesystem::path& path,
+                                                        char delimiter, uint64_t begin,
+                                                        uint64_t stop, uint64_t give_up_at);
+  // Moves a reader to another range, as OpenRange would open it, keeping its read buffer.
+  // Internal when the file cannot be repositioned.
+  Status SetRange(uint64_t begin, uint64_t stop, uint64_t give_up_at);
   ~CsvReader();
   CsvReader(const CsvReader&) = delete;
   CsvReader& operator=(const CsvReader&) = delete;
@@ -45,7 +55,11 @@ class CsvReader {
   StatusOr<bool> Next(CsvRecord& rec);
 
   uint64_t file_size() const { return file_size_; }
+  // Offset in the file just past the last record returned (or of the header).
   uint64_t bytes_consumed() const { return consumed_ + pos_; }
+  // The line the next record starts on.
+  int64_t line() const { return line_; }
+  bool gave_up() const { return gave_up_; }
   const std::filesystem::path& path() const { return path_; }
 
  private:
@@ -66,6 +80,9 @@ class CsvReader {
   uint64_t consumed_ = 0; // bytes dropped from the front of buf_ so far
   bool eof_ = false;
   int64_t line_ = 1;
+  uint64_t stop_ = UINT64_MAX;        // no record starting at or after this offset is read
+  uint64_t give_up_at_ = UINT64_MAX;  // never read past this offset
+  bool gave_up_ = false;
   std::string scratch_;   // unescaped quoted fields of the current record
 };
 

@@ -14,8 +14,8 @@
 #include "db/database.h"
 #include "ingest/cleaning.h"
 #include "ingest/csv_reader.h"
-#include "ingest/key_set.h"
 #include "ingest/spill.h"
+#include "ingest/split.h"
 
 namespace riskpipe::ingest {
 namespace {
@@ -28,8 +28,7 @@ using internal::SpillReader;
 using internal::SpillRecord;
 using internal::SpillWriter;
 
-// The month index used for rows without a readable date.
-constexpr int kUndatedMonth = -1;
+using internal::kUndatedMonth;
 
 Type SilverType(config::ColumnType t) {
   switch (t) {
@@ -294,7 +293,7 @@ class SourceIngestor {
 
  private:
   Status BuildPlan(const std::vector<std::string>& header);
-  Status Split(CsvReader& reader);
+  Status Split(uint64_t data_begin, int64_t first_line);
   std::vector<int> MonthsInScope() const;
   Status PublishAll();
   Status PublishMonth(db::Connection& con, int month, MonthStats& stats);
@@ -305,9 +304,7 @@ class SourceIngestor {
   Plan plan_;
   SourceReport report_;
   fs::path spill_dir_;
-  std::map<int, std::unique_ptr<SpillWriter>> spills_;  // pass 1 writers, by month
   std::set<int> spilled_months_;
-  KeySet keys_;
 };
 
 Status SourceIngestor::BuildPlan(const std::vector<std::string>& header) {
@@ -359,63 +356,28 @@ Status SourceIngestor::BuildPlan(const std::vector<std::string>& header) {
 }
 
 // Pass 1: split the source into per-month spill files, marking duplicate keys.
-Status SourceIngestor::Split(CsvReader& reader) {
-  Progress progress("ingest " + source_.name, reader.file_size(), "B");
-  const bool show = options_.show_progress;
-  const size_t n = plan_.header.size();
-  CsvRecord rec;
-  Cell date;
-  std::string reason;
-  uint64_t shown_bytes = 0;
-  int last_month = INT32_MIN;
-  SpillWriter* last_writer = nullptr;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, reader.Next(rec));
-    if (!more) break;
-    if (rec.blank) {
-      report_.blank_lines++;
-      continue;
-    }
-    report_.records++;
-    int month = kUndatedMonth;
-    if (rec.fields.size() == n && !rec.unterminated_quote &&
-        plan_.date_cleaner->Clean(rec.fields[plan_.date_index], date, reason) ==
-            CleanOutcome::kOk &&
-        !date.is_null) {
-      month = Month::Of(date.date).index();
-    }
-    if (month != kUndatedMonth && ((options_.from && month < options_.from->index()) ||
-                                   (options_.to && month > options_.to->index()))) {
-      report_.out_of_range++;
-      continue;
-    }
-    int64_t duplicate_of = -1;
-    if (month != kUndatedMonth && !plan_.key_index.empty() && rec.invalid_utf8_at < 0) {
-      uint64_t h = KeySet::kSeed;
-      for (int k : plan_.key_index) h = KeySet::Mix(h, rec.fields[k]);
-      duplicate_of = keys_.InsertOrGetLine(h, rec.line);
-    }
-    if (month != last_month) {
-      auto& writer = spills_[month];
-      if (writer == nullptr) {
-        ASSIGN_OR_RETURN(writer, SpillWriter::Create(spill_dir_ / ("m" + std::to_string(month))));
-      }
-      last_month = month;
-      last_writer = writer.get();
-    }
-    RETURN_IF_ERROR(last_writer->Add(rec, duplicate_of));
-    if (show && (report_.records & 4095) == 0) {
-      progress.Advance(reader.bytes_consumed() - shown_bytes);
-      shown_bytes = reader.bytes_consumed();
-    }
-  }
-  if (show) progress.Advance(reader.bytes_consumed() - shown_bytes);
-  progress.Finish();
-  for (auto& [month, writer] : spills_) {
-    RETURN_IF_ERROR(writer->Close());
-    spilled_months_.insert(month);
-  }
-  spills_.clear();
+Status SourceIngestor::Split(uint64_t data_begin, int64_t first_line) {
+  internal::SplitOptions split;
+  split.file = source_.file;
+  split.delimiter = source_.delimiter;
+  split.data_begin = data_begin;
+  split.first_line = first_line;
+  split.fields = plan_.header.size();
+  split.date_index = plan_.date_index;
+  split.date_cleaner = plan_.date_cleaner;
+  split.key_index = plan_.key_index;
+  if (options_.from) split.from = options_.from->index();
+  if (options_.to) split.to = options_.to->index();
+  split.spill_dir = spill_dir_;
+  split.threads = std::max(1, options_.threads);
+  split.block_bytes = std::max<uint64_t>(1, options_.split_block_bytes);
+  split.show_progress = options_.show_progress;
+  split.progress_label = "ingest " + source_.name;
+  ASSIGN_OR_RETURN(internal::SplitResult result, internal::SplitByMonth(split));
+  report_.records = result.records;
+  report_.blank_lines = result.blank_lines;
+  report_.out_of_range = result.out_of_range;
+  spilled_months_ = std::move(result.months);
   return OkStatus();
 }
 
@@ -442,7 +404,7 @@ Status SourceIngestor::PublishMonth(db::Connection& con, int month, MonthStats& 
   const datamart::Datamart mart(project_.workspace / "datamart");
   const Date partition = PartitionOf(month);
   stats.counts.partition = partition;
-  const fs::path spill = spill_dir_ / ("m" + std::to_string(month));
+  const fs::path spill = internal::MonthSpillPath(spill_dir_, month);
   const fs::path qspill = spill_dir_ / ("q" + std::to_string(month));
   const bool has_rows = spilled_months_.count(month) != 0;
   auto open = [&](const fs::path& p) -> StatusOr<std::unique_ptr<SpillReader>> {
@@ -561,11 +523,14 @@ StatusOr<SourceReport> SourceIngestor::Run() {
                    CsvReader::Open(source_.file, source_.delimiter));
   ASSIGN_OR_RETURN(std::vector<std::string> header, reader->ReadHeader());
   RETURN_IF_ERROR(BuildPlan(header).WithPrefix(source_.file.string()));
+  const uint64_t data_begin = reader->bytes_consumed();
+  const int64_t first_line = reader->line();
+  reader.reset();
 
   spill_dir_ = project_.workspace / "tmp" /
                (".ingest-" + source_.name + ".tmp-" + std::to_string(::getpid()));
   RETURN_IF_ERROR(MakeDirs(spill_dir_));
-  RETURN_IF_ERROR(Split(*reader));
+  RETURN_IF_ERROR(Split(data_begin, first_line));
   const auto split_done = std::chrono::steady_clock::now();
   report_.split_seconds = std::chrono::duration<double>(split_done - start).count();
   RETURN_IF_ERROR(PublishAll());

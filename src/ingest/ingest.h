@@ -35,8 +35,13 @@ struct IngestOptions {
   bool show_progress = true;
   // DuckDB memory limit while writing Parquet.
   std::string memory_limit = "1GB";
-  // Partitions written in parallel (each with its own DuckDB connection).
+  // Threads for both passes: blocks of the file parsed in parallel, then partitions written in
+  // parallel (each with its own DuckDB connection).
   int threads = 2;
+  // Bytes of the source per pass-1 work unit. The default keeps a few blocks in memory at
+  // once (each about 3x its size once split); tests use tiny blocks to put record boundaries,
+  // quoted newlines and duplicates across blocks.
+  uint64_t split_block_bytes = 8 << 20;
   // Called after each partition is published (all three layers), e.g. to record it.
   std::function<void(const PartitionCounts&)> on_partition;
 };

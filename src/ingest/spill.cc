@@ -48,7 +48,7 @@ Status SpillWriter::Flush() {
   return OkStatus();
 }
 
-Status SpillWriter::Add(const CsvRecord& rec, int64_t duplicate_of) {
+size_t SpillEncoder::Add(const CsvRecord& rec, int64_t duplicate_of, std::string& out) {
   extra_.clear();
   offsets_.clear();
   const char* raw_begin = rec.raw.data();
@@ -69,11 +69,37 @@ Status SpillWriter::Add(const CsvRecord& rec, int64_t duplicate_of) {
            static_cast<uint32_t>(rec.fields.size()),
            static_cast<uint32_t>(rec.raw.size()),
            static_cast<uint32_t>(extra_.size())};
-  Put(&h, sizeof(h));
-  Put(rec.raw.data(), rec.raw.size());
-  Put(extra_.data(), extra_.size());
-  Put(offsets_.data(), offsets_.size() * sizeof(uint32_t));
+  const size_t at = out.size();
+  out.append(reinterpret_cast<const char*>(&h), sizeof(h));
+  out.append(rec.raw.data(), rec.raw.size());
+  out.append(extra_);
+  out.append(reinterpret_cast<const char*>(offsets_.data()), offsets_.size() * sizeof(uint32_t));
+  return at;
+}
+
+void PatchSpillRecord(char* record, int64_t line_offset, int64_t duplicate_of) {
+  Header h;
+  std::memcpy(&h, record, sizeof(h));
+  h.line += line_offset;
+  h.duplicate_of = duplicate_of;
+  std::memcpy(record, &h, sizeof(h));
+}
+
+Status SpillWriter::Add(const CsvRecord& rec, int64_t duplicate_of) {
+  encoder_.Add(rec, duplicate_of, buf_);
   if (buf_.size() >= kWriterBuffer) return Flush();
+  return OkStatus();
+}
+
+Status SpillWriter::AddEncoded(std::string_view records) {
+  if (buf_.size() + records.size() < kWriterBuffer) {
+    buf_.append(records);
+    return OkStatus();
+  }
+  RETURN_IF_ERROR(Flush());
+  if (std::fwrite(records.data(), 1, records.size(), file_) != records.size()) {
+    return InternalError("cannot write " + path_.string() + ": " + std::strerror(errno));
+  }
   return OkStatus();
 }
 

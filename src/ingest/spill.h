@@ -30,6 +30,22 @@ struct SpillRecord {
   std::string_view reason;
 };
 
+// Encodes records in the spill format into a caller's buffer, so pass 1 can build a block's
+// spill bytes on a worker thread and append them to the month's file later, in file order.
+class SpillEncoder {
+ public:
+  // Appends `rec` to `out`; returns the record's offset in `out`.
+  size_t Add(const CsvRecord& rec, int64_t duplicate_of, std::string& out);
+
+ private:
+  std::string extra_;
+  std::vector<uint32_t> offsets_;
+};
+
+// Adds `line_offset` to the line of the encoded record at `record` and sets its duplicate_of
+// (lines of a block are counted from the block's start until its place in the file is known).
+void PatchSpillRecord(char* record, int64_t line_offset, int64_t duplicate_of);
+
 class SpillWriter {
  public:
   // Creates (truncates) the file. Internal on failure.
@@ -37,6 +53,8 @@ class SpillWriter {
   ~SpillWriter();
 
   Status Add(const CsvRecord& rec, int64_t duplicate_of);
+  // Appends records encoded by a SpillEncoder.
+  Status AddEncoded(std::string_view records);
   // A quarantine entry: line, raw text and reason.
   Status AddQuarantine(int64_t line, std::string_view raw, std::string_view reason);
   // Flushes and closes; Internal on write errors.
@@ -50,8 +68,7 @@ class SpillWriter {
   std::filesystem::path path_;
   std::FILE* file_;
   std::string buf_;
-  std::string extra_;
-  std::vector<uint32_t> offsets_;
+  SpillEncoder encoder_;
 };
 
 class SpillReader {

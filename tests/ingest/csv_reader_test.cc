@@ -107,6 +107,49 @@ TEST(CsvReader, RecordsLargerThanTheReadBlockAreWhole) {
   EXPECT_EQ(p.fields[1], (std::vector<std::string>{"2", "3"}));
 }
 
+// Reads the records starting in [begin, stop) with a range reader.
+std::vector<CsvRecord> ReadRange(const std::filesystem::path& path, uint64_t begin, uint64_t stop,
+                                 uint64_t give_up_at, std::unique_ptr<CsvReader>* keep) {
+  auto reader = CsvReader::OpenRange(path, ',', begin, stop, give_up_at);
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<CsvRecord> out;
+  CsvRecord rec;
+  while (reader.ok()) {
+    auto more = (*reader)->Next(rec);
+    EXPECT_TRUE(more.ok());
+    if (!more.ok() || !*more) break;
+    out.push_back(rec);
+  }
+  if (reader.ok()) *keep = std::move(*reader);
+  return out;
+}
+
+TEST(CsvReader, RangeReadsRecordsStartingBeforeItsStop) {
+  TempDir dir;
+  // Offsets: "a,b\n" 0-3, "1,2\n" 4-7, "3,\"x\ny\"\n" 8-15, "5,6\n" 16-19.
+  const auto path = dir.Write("in.csv", "a,b\n1,2\n3,\"x\ny\"\n5,6\n");
+  std::unique_ptr<CsvReader> reader;
+  // Records starting at 4 and 8; the second runs past the stop (10) and is whole.
+  const auto recs = ReadRange(path, 4, 10, UINT64_MAX, &reader);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].line, 0);  // lines count from the range's start
+  EXPECT_EQ(recs[1].line, 1);
+  EXPECT_EQ(recs[1].raw, "3,\"x\ny\"");
+  EXPECT_EQ(reader->bytes_consumed(), 16u);
+  EXPECT_EQ(reader->line(), 3);
+  EXPECT_FALSE(reader->gave_up());
+}
+
+TEST(CsvReader, RangeGivesUpOnARecordRunningPastItsLimit) {
+  TempDir dir;
+  // Longer than what a range reader reads past its stop in one go (64 KiB).
+  const auto path = dir.Write("in.csv", "a,b\n1,\"" + std::string(200000, 'q') + "\"\n2,3\n");
+  std::unique_ptr<CsvReader> reader;
+  const auto recs = ReadRange(path, 4, 8, 100, &reader);
+  EXPECT_TRUE(recs.empty());
+  EXPECT_TRUE(reader->gave_up());
+}
+
 TEST(CsvReader, EmptyFileIsAnError) {
   TempDir dir;
   auto reader = CsvReader::Open(dir.Write("empty.csv", ""));

@@ -71,6 +71,17 @@ class IngestTest : public ::testing::Test {
 
   Datamart mart() const { return Datamart(project_.workspace / "datamart"); }
 
+  // Every row of a layer, in file order, without the ingestion time.
+  std::vector<std::vector<std::string>> Snapshot(Layer layer) {
+    const db::Table t = Query("SELECT COLUMNS(c -> c != '_ingested_at') FROM " + Read(layer));
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& row : t.rows) {
+      rows.emplace_back();
+      for (const auto& v : row) rows.back().push_back(db::ValueToString(v));
+    }
+    return rows;
+  }
+
   TempDir dir_;
   config::Project project_;
 };
@@ -248,6 +259,83 @@ TEST_F(IngestTest, RerunOfOneMonthReplacesOnlyThatMonth) {
   EXPECT_EQ(std::filesystem::last_write_time(jan), jan_time);
   EXPECT_EQ(Count(Layer::kSilver, "snapshot_date = DATE '2024-02-01'"), 2);
   EXPECT_EQ(Count(Layer::kSilver), 3);
+}
+
+// A source with every record shape pass 1 must keep in order whatever the block boundaries:
+// quoted newlines (LF and CRLF), doubled quotes, a quote inside an unquoted field, blank and
+// CRLF lines, duplicate keys far apart, invalid UTF-8, text after a closing quote, a wrong
+// field count, undated rows and a truncated quoted last line.
+std::string TrickySource() {
+  std::string s = kHeader;
+  for (int i = 0; i < 60; ++i) {
+    const std::string id = "C" + std::to_string(i % 45);  // ids 0..14 repeat
+    const std::string date =
+        (i % 3 == 0 ? "2024-0" : "1/") + std::string(i % 3 == 0 ? "1-01" : "2/2024");
+    switch (i % 9) {
+      case 0:
+        s += id + ",\"Lee,\nAnn\",,20,Good," + date + "\n";
+        break;
+      case 1:
+        s += id + ",\"say \"\"hi\"\"\r\nthere\",,21_,Bad," + date + "\r\n";
+        break;
+      case 2:
+        s += id + ",ab\"c,,22,Good," + date + "\n\n";
+        break;
+      case 3:
+        s += id + ",Jos\xE9,,23,Good," + date + "\n";
+        break;
+      case 4:
+        s += id + ",\"x\"y,,24,Good," + date + "\n\r\n";
+        break;
+      case 5:
+        s += id + ",A,,25,Good," + date + ",EXTRA\n";
+        break;
+      case 6:
+        s += id + ",B,,26,Good,someday\n";
+        break;
+      case 7:
+        s += id + ",\"\n\n\",#F%$D@*&8,-500,_," + date + "\n";
+        break;
+      default:
+        s += id + ",C,123,27,Good," + date + "\n";
+        break;
+    }
+  }
+  return s + "C99,\"never closed,,1,Good,2024-01-01\n";
+}
+
+TEST_F(IngestTest, BlockBoundariesNeverChangeTheResult) {
+  WriteSource(TrickySource());
+  IngestOptions sequential;  // one block, one thread: a plain sequential read
+  sequential.threads = 1;
+  sequential.split_block_bytes = 1 << 30;
+  auto expected = Ingest(sequential);
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  ASSERT_GT(expected->quarantined(), 10);
+  ASSERT_GT(expected->blank_lines, 5);
+  std::vector<std::vector<std::vector<std::string>>> want;
+  for (Layer l : {Layer::kBronze, Layer::kSilver, Layer::kQuarantine}) {
+    want.push_back(Snapshot(l));
+  }
+  for (int threads : {1, 2}) {
+    for (uint64_t block : {1, 2, 3, 7, 16, 61, 200}) {
+      IngestOptions options;
+      options.threads = threads;
+      options.split_block_bytes = block;
+      auto report = Ingest(options);
+      ASSERT_TRUE(report.ok()) << report.status().ToString();
+      const std::string where =
+          "threads " + std::to_string(threads) + ", block " + std::to_string(block);
+      EXPECT_EQ(report->records, expected->records) << where;
+      EXPECT_EQ(report->blank_lines, expected->blank_lines) << where;
+      EXPECT_EQ(report->quarantine_reasons, expected->quarantine_reasons) << where;
+      EXPECT_EQ(report->nulled, expected->nulled) << where;
+      int i = 0;
+      for (Layer l : {Layer::kBronze, Layer::kSilver, Layer::kQuarantine}) {
+        EXPECT_EQ(Snapshot(l), want[i++]) << where << ", " << LayerName(l);
+      }
+    }
+  }
 }
 
 }  // namespace
