@@ -1,6 +1,7 @@
 #include "features/feature_query.h"
 
 #include <cctype>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -23,14 +24,24 @@ std::string Cte(size_t i, const char* what) {
 
 std::string AsofColumn(const FeatureView& v) { return "_asof_" + v.name; }
 
-// The entity's source rows with the view's join keys: _e (entity) and _t (event time).
-StatusOr<std::string> SourceSql(const datamart::Datamart& mart, const FeatureView& v) {
+// The entity's source rows with the view's join keys: _e (entity) and _t (event time). Only
+// the columns the view's expressions name are read (every column when `all_columns`, for
+// validation): joins carry whatever the source relation has, and silver tables also hold
+// lineage columns (_source_file, _line) and hashed PII that no feature reads.
+StatusOr<std::string> SourceSql(const config::Project& project, const datamart::Datamart& mart,
+                                const FeatureView& v, bool all_columns = false) {
   auto read = mart.ReadSql(datamart::Layer::kSilver, v.source);
   if (!read.ok()) {
     return NotFoundError("feature view \"" + v.name + "\": " + read.status().message() +
                          " (run `riskpipe ingest` first)");
   }
-  return "SELECT *, " + QuoteIdent(v.entity) + " AS _e, " + QuoteIdent(v.event_time) +
+  std::string cols = all_columns ? "*, " : "";
+  if (!all_columns) {
+    for (const std::string& c : ColumnsUsed(project, v.source, v.features)) {
+      cols += QuoteIdent(c) + ", ";
+    }
+  }
+  return "SELECT " + cols + QuoteIdent(v.entity) + " AS _e, " + QuoteIdent(v.event_time) +
          " AS _t FROM " + *read + " WHERE " + DatedRowsCondition();
 }
 
@@ -131,6 +142,36 @@ std::string WindowColumns(const FeatureView& v, const std::string& window) {
 
 }  // namespace
 
+std::vector<std::string> ColumnsUsed(const config::Project& project, const std::string& source,
+                                     const std::vector<config::Feature>& features) {
+  const config::Source* src = project.FindSource(source);
+  if (src == nullptr) return {};
+  // DuckDB matches identifiers case-insensitively; the declared spelling is kept.
+  std::map<std::string, std::string> by_lower;
+  for (const std::string& c : config::SilverColumns(*src)) by_lower.emplace(Lower(c), c);
+  std::set<std::string> used;
+  for (const auto& f : features) {
+    for (const std::string& id : IdentifiersIn(f.expr)) {
+      if (auto it = by_lower.find(Lower(id)); it != by_lower.end()) used.insert(it->second);
+    }
+  }
+  return {used.begin(), used.end()};
+}
+
+std::vector<std::string> SpineColumnsUsed(const config::Project& project) {
+  const config::Spine& spine = project.features.spine;
+  std::vector<config::Feature> features;
+  for (const FeatureView& v : project.features.views) {
+    if (v.kind != ViewKind::kSpine) continue;
+    features.insert(features.end(), v.features.begin(), v.features.end());
+  }
+  std::set<std::string> cols = {spine.key, spine.entity};
+  for (const std::string& c : ColumnsUsed(project, spine.source, features)) {
+    if (Lower(c) != Lower(spine.key) && Lower(c) != Lower(spine.entity)) cols.insert(c);
+  }
+  return {cols.begin(), cols.end()};
+}
+
 std::string DatedRowsCondition() {
   return std::string(datamart::kPartitionColumn) + " > DATE '" +
          datamart::UndatedPartition().ToString() + "'";
@@ -223,20 +264,8 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
   const std::string entity = QuoteIdent(set.spine.entity);
   // The base relation is materialized once, so it carries only what is used downstream: the
   // key, the entity, the decision date and the columns the spine views' expressions name.
-  std::set<std::string> base_cols = {set.spine.key, set.spine.entity};
-  if (const config::Source* src = project.FindSource(set.spine.source); src != nullptr) {
-    const std::set<std::string> columns = config::SilverColumns(*src);
-    for (const FeatureView& v : set.views) {
-      if (v.kind != ViewKind::kSpine) continue;
-      for (const auto& f : v.features) {
-        for (const std::string& c : IdentifiersIn(f.expr)) {
-          if (columns.count(c) != 0) base_cols.insert(c);
-        }
-      }
-    }
-  }
   std::string base_list;
-  for (const std::string& c : base_cols) base_list += QuoteIdent(c) + ", ";
+  for (const std::string& c : SpineColumnsUsed(project)) base_list += QuoteIdent(c) + ", ";
   std::string with = "WITH base AS (SELECT row_number() OVER () AS _rid, " + base_list +
                      kDecisionDate + " FROM (" + std::string(spine_sql) +
                      ")), keys AS (SELECT _rid, " + entity + " AS _k, " + kDecisionDate +
@@ -253,10 +282,12 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
       from += " JOIN " + name + " USING (_rid)";
       continue;
     }
-    ASSIGN_OR_RETURN(std::string source, SourceSql(mart, v));
+    // The window path reads the spine key too (its rows are joined back by it).
+    const bool window = own_spine_rows && WindowEligible(v, set.spine);
+    ASSIGN_OR_RETURN(std::string source, SourceSql(project, mart, v, /*all_columns=*/window));
     with += ", " + Cte(i, "src") + " AS (" + source + ")";
     const std::string asof = QuoteIdent(AsofColumn(v));
-    if (own_spine_rows && WindowEligible(v, set.spine)) {
+    if (window) {
       std::string bound;
       if (last_day != nullptr) bound = " WHERE _t <= DATE '" + last_day->ToString() + "'";
       // Rows sharing (entity, key, event time) have identical frames. When the source's
@@ -419,7 +450,7 @@ Status ValidateFeatures(const config::Project& project, const datamart::Datamart
   for (const FeatureView& v : set.views) {
     std::string rel = "(SELECT * FROM (" + spine + ") LIMIT 0)";
     if (v.kind != ViewKind::kSpine) {
-      ASSIGN_OR_RETURN(std::string source, SourceSql(mart, v));
+      ASSIGN_OR_RETURN(std::string source, SourceSql(project, mart, v, /*all_columns=*/true));
       rel = "(SELECT NULL::DATE AS " + std::string(kDecisionDate) + ", * FROM (" + source +
             ") LIMIT 0)";
     }

@@ -25,6 +25,13 @@ namespace riskpipe::features {
 // could not be read) never feeds a feature.
 std::string DatedRowsCondition();
 
+// The silver columns of `source` that the expressions name (matched case-insensitively, as
+// DuckDB does; the declared spelling is returned), sorted: what a view over it must read.
+std::vector<std::string> ColumnsUsed(const config::Project& project, const std::string& source,
+                                     const std::vector<config::Feature>& features);
+// The spine key, the entity and the spine-source columns the spine views name.
+std::vector<std::string> SpineColumnsUsed(const config::Project& project);
+
 // The name of the decision-date column in every feature relation.
 inline constexpr char kDecisionDate[] = "decision_date";
 

@@ -100,7 +100,10 @@ StatusOr<std::string> LatestSpineSql(const config::Project& project, const datam
   const std::string latest =
       "SELECT " + entity + " AS _le, max({'d': " + std::string(kDecisionDate) + ", 'k': " + key +
       "}) AS _lm FROM (" + rows + ") WHERE " + entity + " IS NOT NULL GROUP BY " + entity;
-  return "SELECT s.* EXCLUDE (" + std::string(kDecisionDate) + "), DATE '" + as_of.ToString() +
+  // Only the columns the spine views use travel on (not the lineage columns and the rest).
+  std::string cols;
+  for (const std::string& c : SpineColumnsUsed(project)) cols += "s." + QuoteIdent(c) + ", ";
+  return "SELECT " + cols + "DATE '" + as_of.ToString() +
          "' AS " + kDecisionDate + " FROM (" + rows + ") s JOIN (" + latest + ") l ON s." + entity +
          " = l._le AND s." + kDecisionDate + " = l._lm.d AND s." + key +
          " IS NOT DISTINCT FROM l._lm.k";
@@ -119,17 +122,22 @@ bool UniqueByEntityAndTime(const config::Project& project, const config::Feature
 
 // A view's source rows with its join keys _e (entity) and _t (event time), as FeatureSql reads
 // them (undated rows, partition 1900-01-01, never feed a feature), plus decision_date = as_of.
-StatusOr<std::string> OnlineSourceSql(const datamart::Datamart& mart, const config::FeatureView& v,
+StatusOr<std::string> OnlineSourceSql(const config::Project& project,
+                                      const datamart::Datamart& mart, const config::FeatureView& v,
                                       const std::string& as_of) {
   auto read = mart.ReadSql(datamart::Layer::kSilver, v.source);
   if (!read.ok()) {
     return NotFoundError("feature view \"" + v.name + "\": " + read.status().message() +
                          " (run `riskpipe ingest` first)");
   }
-  return "SELECT *, " + QuoteIdent(v.entity) + " AS _e, " + QuoteIdent(v.event_time) + " AS _t, " +
-         as_of + " AS " + kDecisionDate + " FROM " + *read +
-         " WHERE " + DatedRowsCondition() + " AND " + QuoteIdent(v.event_time) +
-         " <= " + as_of;
+  // Only the columns the view's expressions name.
+  std::string cols;
+  for (const std::string& c : ColumnsUsed(project, v.source, v.features)) {
+    cols += QuoteIdent(c) + ", ";
+  }
+  return "SELECT " + cols + QuoteIdent(v.entity) + " AS _e, " + QuoteIdent(v.event_time) +
+         " AS _t, " + as_of + " AS " + kDecisionDate + " FROM " + *read + " WHERE " +
+         DatedRowsCondition() + " AND " + QuoteIdent(v.event_time) + " <= " + as_of;
 }
 
 // Every entity's features as of `as_of`, with the columns and semantics of FeatureSql over the
@@ -162,7 +170,7 @@ StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
       from += " LEFT JOIN " + name + " ON " + name + "._e = sp." + entity;
       continue;
     }
-    ASSIGN_OR_RETURN(std::string source, OnlineSourceSql(mart, v, as_of));
+    ASSIGN_OR_RETURN(std::string source, OnlineSourceSql(project, mart, v, as_of));
     if (v.kind == config::ViewKind::kLatest) {
       std::string keep = "TRUE";
       if (v.max_age_days > 0) {
