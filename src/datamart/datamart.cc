@@ -34,7 +34,8 @@ fs::path Datamart::PartitionFile(Layer layer, std::string_view table, Date parti
 
 StatusOr<Datamart::Staged> Datamart::Stage(db::Connection& con, Layer layer,
                                            std::string_view table, Date partition,
-                                           std::string_view select_sql) const {
+                                           std::string_view select_sql,
+                                           const ParquetOptions& parquet) const {
   Staged staged;
   staged.target = PartitionFile(layer, table, partition);
   RETURN_IF_ERROR(MakeDirs(staged.target.parent_path()));
@@ -43,7 +44,8 @@ StatusOr<Datamart::Staged> Datamart::Stage(db::Connection& con, Layer layer,
   // bronze-like string data (bench/ingest_bench.cc); files stay readable by any Parquet reader.
   const std::string sql = "COPY (" + std::string(select_sql) + ") TO " +
                           db::QuoteLiteral(staged.tmp.string()) +
-                          " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)";
+                          " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1" +
+                          (parquet.dictionary ? ")" : ", DICTIONARY_SIZE_LIMIT 0)");
   auto result = con.Query(sql);
   if (!result.ok()) {
     Discard(staged);

@@ -25,6 +25,14 @@ inline constexpr char kPartitionColumn[] = "snapshot_date";
 // 1900-01-01, a date no loan data of ours can have.
 Date UndatedPartition();
 
+// How Datamart::Stage writes Parquet beyond the fixed zstd compression.
+struct ParquetOptions {
+  // Dictionary-encode columns (DuckDB's default). Off skips hashing every value, which pays
+  // for tables of raw text that are mostly written and rarely read (bronze), at a few percent
+  // of file size since zstd still compresses repeats.
+  bool dictionary = true;
+};
+
 class Datamart {
  public:
   // `root` is <workspace>/datamart.
@@ -43,7 +51,8 @@ class Datamart {
   };
   // Writes the rows of `select_sql` to a temporary file beside the partition's file.
   StatusOr<Staged> Stage(db::Connection& con, Layer layer, std::string_view table, Date partition,
-                         std::string_view select_sql) const;
+                         std::string_view select_sql,
+                         const ParquetOptions& parquet = ParquetOptions()) const;
   // Renames a staged file into place (atomic replace). Internal on failure.
   Status Publish(const Staged& staged) const;
   // Removes a staged file that will not be published.
