@@ -82,6 +82,7 @@ class SpillReader {
   SpillReader(std::filesystem::path path, std::FILE* f) : path_(std::move(path)), file_(f) {}
   // Makes at least `n` unread bytes available in buf_; false at end of file.
   bool Ensure(size_t n);
+  Status Damaged(int64_t line) const;
 
   std::filesystem::path path_;
   std::FILE* file_;
