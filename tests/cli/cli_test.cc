@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "db/database.h"
+#include "testing/run_cli.h"
 #include "testing/temp_dir.h"
 
 namespace riskpipe {
@@ -20,28 +21,10 @@ namespace {
 namespace fs = std::filesystem;
 using riskpipe::testing::TempDir;
 
-std::string Binary() {
-  const char* b = std::getenv("RISKPIPE_BINARY");
-  return b != nullptr ? b : RISKPIPE_DEFAULT_BINARY;
-}
+using riskpipe::testing::RiskpipeBinary;
+using Result = riskpipe::testing::CliResult;
 
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result RunCli(const std::string& args) {
-  Result r;
-  const std::string cmd = Binary() + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result RunCli(const std::string& args) { return riskpipe::testing::RunRiskpipe(args); }
 
 // A copy of the lending-datamart example whose workspace is inside `dir`.
 fs::path LendingProject(const TempDir& dir) {
@@ -176,7 +159,7 @@ TEST(Cli, KilledIngestLeavesWholePartitionsAndRerunCompletes) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    const std::string bin = Binary();
+    const std::string bin = RiskpipeBinary();
     ::execl(bin.c_str(), bin.c_str(), "--quiet", "--config", config_path.c_str(), "ingest",
             "--source", "lms_loan_daily", static_cast<char*>(nullptr));
     ::_exit(127);

@@ -8,6 +8,7 @@
 
 #include "datamart/datamart.h"
 #include "db/database.h"
+#include "testing/run_cli.h"
 #include "testing/temp_dir.h"
 
 namespace riskpipe {
@@ -17,25 +18,10 @@ namespace fs = std::filesystem;
 using riskpipe::testing::TempDir;
 using ::testing::HasSubstr;
 
-struct Result {
-  int exit_code = -1;
-  std::string output;
-};
+using riskpipe::testing::RiskpipeBinary;
+using Result = riskpipe::testing::CliResult;
 
-Result RunCli(const std::string& args) {
-  // The binary's path is compiled in; RISKPIPE_BINARY in the environment overrides it.
-  const char* b = std::getenv("RISKPIPE_BINARY");
-  const std::string binary = b != nullptr ? b : RISKPIPE_DEFAULT_BINARY;
-  Result r;
-  FILE* p = ::popen((binary + " " + args + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result RunCli(const std::string& args) { return riskpipe::testing::RunRiskpipe(args); }
 
 constexpr char kProject[] = R"(project: q
 workspace: ws

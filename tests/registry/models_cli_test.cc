@@ -11,6 +11,7 @@
 
 #include "registry/registry.h"
 #include "registry_test_util.h"
+#include "testing/run_cli.h"
 
 namespace riskpipe::registry {
 namespace {
@@ -18,27 +19,11 @@ namespace {
 namespace fs = std::filesystem;
 using riskpipe::testing::TempDir;
 
-std::string Binary() {
-  const char* b = std::getenv("RISKPIPE_BINARY");
-  return b != nullptr ? b : RISKPIPE_DEFAULT_BINARY;
-}
-
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using riskpipe::testing::RiskpipeBinary;
+using Result = riskpipe::testing::CliResult;
 
 Result RunCli(const fs::path& config, const std::string& args) {
-  Result r;
-  const std::string cmd = Binary() + " --config '" + config.string() + "' " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return riskpipe::testing::RunRiskpipe("--config '" + config.string() + "' " + args);
 }
 
 constexpr char kProject[] = R"(project: p

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "testing/run_cli.h"
 #include "testing/temp_dir.h"
 #include "training/synthetic_csv.h"
 
@@ -22,27 +23,11 @@ namespace fs = std::filesystem;
 using riskpipe::testing::ReadAll;
 using riskpipe::testing::TempDir;
 
-std::string Binary() {
-  const char* b = std::getenv("RISKPIPE_BINARY");
-  return b != nullptr ? b : RISKPIPE_DEFAULT_BINARY;
-}
-
-struct Result {
-  int exit_code = -1;
-  std::string output;
-};
+using riskpipe::testing::RiskpipeBinary;
+using Result = riskpipe::testing::CliResult;
 
 Result RunIn(const fs::path& dir, const std::string& args) {
-  Result r;
-  const std::string cmd = "cd '" + dir.string() + "' && " + Binary() + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return riskpipe::testing::RunRiskpipe(args, dir);
 }
 
 TEST(TrainCli, InitThenTrainOnAUsersOwnCsv) {
@@ -124,7 +109,7 @@ TEST(TrainCli, KilledTrainingResumesToTheUninterruptedModel) {
     const int devnull = ::open("/dev/null", O_WRONLY);
     ::dup2(devnull, 1);
     ::dup2(devnull, 2);
-    ::execl(Binary().c_str(), Binary().c_str(), "train", static_cast<char*>(nullptr));
+    ::execl(RiskpipeBinary().c_str(), RiskpipeBinary().c_str(), "train", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   bool killed = false;
