@@ -30,20 +30,25 @@ model::Frame ToFrame(db::ColumnarTable table) {
   return frame;
 }
 
-// A stable fingerprint of the loaded rows (column names, values, dictionaries).
+// A stable fingerprint of the loaded rows (column names, values, dictionaries): the hash of
+// the per-column hashes, so no copy of the data is made.
 std::string FrameHash(const model::Frame& frame) {
-  std::string buf;
+  std::string hashes;
   for (const auto& c : frame.columns) {
-    buf += c.name;
-    buf.push_back('\x1f');
+    hashes += c.name;
+    hashes.push_back('\x1f');
     if (c.text) {
-      for (const auto& d : c.dictionary) buf += d + '\x1e';
-      buf.append(reinterpret_cast<const char*>(c.codes.data()), c.codes.size() * sizeof(int32_t));
+      std::string dict;
+      for (const auto& d : c.dictionary) dict += d + '\x1e';
+      hashes += Sha256Hex(dict);
+      hashes += Sha256Hex(std::string_view(reinterpret_cast<const char*>(c.codes.data()),
+                                           c.codes.size() * sizeof(int32_t)));
     } else {
-      buf.append(reinterpret_cast<const char*>(c.numbers.data()), c.numbers.size() * sizeof(double));
+      hashes += Sha256Hex(std::string_view(reinterpret_cast<const char*>(c.numbers.data()),
+                                           c.numbers.size() * sizeof(double)));
     }
   }
-  return Sha256Hex(buf);
+  return Sha256Hex(hashes);
 }
 
 // Partitions of a table up to `cutoff` with the sha256 of each file in them.
@@ -170,7 +175,8 @@ StatusOr<TrainingData> LoadFromFile(const config::Project& project, db::Connecti
     }
   }
   // Every column is read as it was typed by DuckDB's sniffer; the row number is the id.
-  std::string select = "SELECT row_number() OVER () AS _row_id, * FROM " + reader;
+  std::string select = d.id.empty() ? "SELECT row_number() OVER () AS _row_id, * FROM " + reader
+                                     : "SELECT * FROM " + reader;
   ASSIGN_OR_RETURN(db::ColumnarTable table, con.QueryColumns(select));
   TrainingData data;
   data.frame = ToFrame(std::move(table));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "testing/temp_dir.h"
 
 namespace riskpipe::db {
@@ -133,6 +135,49 @@ TEST(Database, FileDatabasePersists) {
   auto db = Database::Open(path);
   auto con = db->Connect();
   EXPECT_EQ(*con->QueryInt("SELECT v FROM t"), 42);
+}
+
+}  // namespace
+}  // namespace riskpipe::db
+
+namespace riskpipe::db {
+namespace {
+
+TEST(Connection, QueryColumnsReadsColumnsWithNullsAndDictionaries) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  auto con = db->Connect();
+  ASSERT_TRUE(con.ok());
+  // 5,000 rows: more than one DuckDB chunk.
+  auto t = con->QueryColumns(
+      "SELECT i::INTEGER AS n, CASE WHEN i % 10 = 0 THEN NULL ELSE i / 2.0 END AS x, "
+      "CASE WHEN i % 7 = 0 THEN NULL ELSE ['a', 'b', 'c'][i % 3 + 1] END AS s, "
+      "DATE '1970-01-01' + i::INTEGER AS d, i % 2 = 0 AS flag FROM range(5000) t(i) ORDER BY i");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->rows, 5000u);
+  ASSERT_EQ(t->columns.size(), 5u);
+  const auto& n = t->columns[t->ColumnIndex("n")];
+  const auto& x = t->columns[t->ColumnIndex("x")];
+  const auto& s = t->columns[t->ColumnIndex("s")];
+  const auto& d = t->columns[t->ColumnIndex("d")];
+  const auto& flag = t->columns[t->ColumnIndex("flag")];
+  EXPECT_EQ(n.type, Type::kInteger);
+  EXPECT_EQ(d.type, Type::kDate);
+  EXPECT_TRUE(s.is_text());
+  EXPECT_EQ(n.numbers[4321], 4321);
+  EXPECT_TRUE(std::isnan(x.numbers[4320]));
+  EXPECT_EQ(x.numbers[4321], 2160.5);
+  EXPECT_EQ(d.numbers[17], 17);
+  EXPECT_EQ(flag.numbers[3], 0);
+  EXPECT_EQ(flag.numbers[4], 1);
+  EXPECT_EQ(s.dictionary.size(), 3u);
+  EXPECT_EQ(s.codes[0], -1);
+  EXPECT_EQ(s.dictionary[s.codes[4]], "b");  // 4 % 3 + 1 = 2
+  EXPECT_EQ(t->ColumnIndex("missing"), -1);
+  // Types it cannot hold are refused with the column's name.
+  auto bad = con->QueryColumns("SELECT [1, 2] AS l");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("l"), std::string::npos);
 }
 
 }  // namespace
