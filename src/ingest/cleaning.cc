@@ -25,6 +25,24 @@ std::string Shown(std::string_view raw) {
   return "\"" + s + "\"";
 }
 
+// ParseIsoDate without its general-purpose number parsing: the same answers (exactly
+// "YYYY-MM-DD", a real calendar day), several times faster, for the one or two dates of
+// every row.
+std::optional<Date> IsoDate(std::string_view t) {
+  if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
+  int v[8];
+  static constexpr int kDigitAt[8] = {0, 1, 2, 3, 5, 6, 8, 9};
+  for (int i = 0; i < 8; ++i) {
+    const int c = static_cast<unsigned char>(t[kDigitAt[i]]) - '0';
+    if (c < 0 || c > 9) return std::nullopt;
+    v[i] = c;
+  }
+  const int y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3];
+  const int m = v[4] * 10 + v[5], d = v[6] * 10 + v[7];
+  if (!Date::IsValidCivil(y, m, d)) return std::nullopt;
+  return Date::FromCivil(y, m, d);
+}
+
 std::string Num(double v) {
   char buf[32];
   auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), v);
@@ -185,7 +203,7 @@ CleanOutcome ColumnCleaner::Clean(std::string_view raw, Cell& cell, std::string&
     case config::ColumnType::kDate: {
       std::optional<Date> d;
       for (config::DateFormat f : column_.date_formats) {
-        d = f == config::DateFormat::kIso ? ParseIsoDate(text) : ParseDayMonthYear(text);
+        d = f == config::DateFormat::kIso ? IsoDate(text) : ParseDayMonthYear(text);
         if (d) break;
       }
       if (!d) return Invalid(raw, "is not a date in the configured formats", cell, reason);

@@ -161,9 +161,14 @@ class BronzeSource : public db::RowSource {
 // quarantine spill with their reason.
 class SilverSource : public db::RowSource {
  public:
+  // `dated`: the spill holds a month's records, whose dates pass 1 already read.
   SilverSource(const Plan& plan, std::unique_ptr<SpillReader> reader, SpillWriter* quarantine,
-               MonthStats& stats)
-      : plan_(plan), reader_(std::move(reader)), quarantine_(quarantine), stats_(stats),
+               MonthStats& stats, bool dated)
+      : plan_(plan),
+        reader_(std::move(reader)),
+        quarantine_(quarantine),
+        stats_(stats),
+        dated_(dated),
         cells_(plan.silver.size()) {}
   const std::vector<std::pair<std::string, Type>>& Schema() const override {
     return plan_.silver_schema;
@@ -204,11 +209,12 @@ class SilverSource : public db::RowSource {
       if (o == CleanOutcome::kQuarantine) return reason_;
       if (o == CleanOutcome::kNulled) stats_.nulled[sc.name]++;
     }
-    // The date column may be dropped from silver (as the partition column): check it here.
+    // The date column may be dropped from silver (as the partition column): check it here,
+    // unless pass 1 placed the record in a month, which it does only for a readable date.
     Cell date;
-    if (plan_.date_cleaner->Clean(rec_.fields[plan_.date_index], date, reason_) !=
-            CleanOutcome::kOk ||
-        date.is_null) {
+    if (!dated_ && (plan_.date_cleaner->Clean(rec_.fields[plan_.date_index], date, reason_) !=
+                        CleanOutcome::kOk ||
+                    date.is_null)) {
       return reason_.empty() ? plan_.source->date_column + ": missing date" : reason_;
     }
     if (rec_.duplicate_of >= 0) {
@@ -248,6 +254,7 @@ class SilverSource : public db::RowSource {
   std::unique_ptr<SpillReader> reader_;
   SpillWriter* quarantine_;
   MonthStats& stats_;
+  bool dated_;
   SpillRecord rec_;
   std::vector<Cell> cells_;
   std::string reason_;
@@ -424,7 +431,8 @@ Status SourceIngestor::PublishMonth(db::Connection& con, int month, MonthStats& 
 
   ASSIGN_OR_RETURN(auto qwriter, SpillWriter::Create(qspill));
   ASSIGN_OR_RETURN(auto silver_reader, open(spill));
-  SilverSource silver(plan_, std::move(silver_reader), qwriter.get(), stats);
+  SilverSource silver(plan_, std::move(silver_reader), qwriter.get(), stats,
+                      month != kUndatedMonth);
   auto s = mart.Stage(con, Layer::kSilver, source_.name, partition,
                       plan_.silver_select + db::RowSourceSql(&silver));
   if (!s.ok()) {

@@ -99,6 +99,27 @@ TEST(Cleaning, DatesInTwoFormats) {
   EXPECT_EQ(cleaner.Clean("May 2023", cell, reason), CleanOutcome::kNulled);
 }
 
+TEST(Cleaning, IsoDatesAgreeWithTheCoreParser) {
+  config::Column c = Col("d", config::ColumnType::kDate);
+  c.date_formats = {config::DateFormat::kIso};
+  ColumnCleaner cleaner(c);
+  for (std::string_view text :
+       {"2024-02-29", "2023-02-29", "2023-04-31", "2023-12-31", "0001-01-01", "0000-01-01",
+        "9999-12-31", "2024-13-01", "2024-00-10", "2024-01-00", "2024-1-01", "2024/01/01",
+        "2024-01-0a", "+024-01-01", " 024-01-01", "2024-01-011",
+        "\xEF\xBC\x92"
+        "024-01-01"}) {
+    Cell cell;
+    std::string reason;
+    const auto expected = ParseIsoDate(text);
+    const CleanOutcome o = cleaner.Clean(text, cell, reason);
+    EXPECT_EQ(o == CleanOutcome::kOk, expected.has_value()) << text;
+    if (expected && o == CleanOutcome::kOk) {
+      EXPECT_EQ(cell.date, *expected) << text;
+    }
+  }
+}
+
 TEST(Cleaning, QuarantineOnInvalidWhenConfigured) {
   config::Column c = Col("paid_amt", config::ColumnType::kFloat);
   c.min = 0;
