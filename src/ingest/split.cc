@@ -24,6 +24,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Keys reserved up front at most: a table of 2^24 slots (256 MiB), enough for the 10M-row
+// benchmark file without growing.
+constexpr double kMaxReservedKeys = 11e6;
+
 // Bytes read at a time while looking for the first newline of a block.
 constexpr size_t kScanBytes = 64 << 10;
 
@@ -199,10 +203,12 @@ Status Splitter::Commit(Block& b) {
   }
   if (b.index == 0 && !hashes_.empty() && b.end > b.begin) {
     // Size the key set once from the first block's density rather than doubling it (each
-    // doubling re-inserts every key, at a cache miss each).
+    // doubling re-inserts every key, at a cache miss each). Capped, as an odd first block
+    // could suggest far more keys than the file has; past the cap the set grows as needed.
     const double per_byte =
         static_cast<double>(hashes_.size()) / static_cast<double>(b.end - b.begin);
-    keys_.Reserve(static_cast<size_t>(per_byte * static_cast<double>(file_size_) * 1.05) + 1024);
+    const double estimate = per_byte * static_cast<double>(file_size_) * 1.05 + 1024;
+    keys_.Reserve(static_cast<size_t>(std::min(estimate, kMaxReservedKeys)));
   }
   first_lines_.resize(hashes_.size());
   keys_.InsertBatch(hashes_.data(), lines_.data(), first_lines_.data(), hashes_.size());
