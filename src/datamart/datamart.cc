@@ -42,10 +42,13 @@ StatusOr<Datamart::Staged> Datamart::Stage(db::Connection& con, Layer layer,
   staged.tmp = TempPathFor(staged.target);
   // zstd level 1: measured ~25% faster than the default level for about the same size on
   // bronze-like string data (bench/ingest_bench.cc); files stay readable by any Parquet reader.
+  std::string options = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1";
+  if (!parquet.dictionary) options += ", DICTIONARY_SIZE_LIMIT 0";
+  if (parquet.row_group_rows > 0) {
+    options += ", ROW_GROUP_SIZE " + std::to_string(parquet.row_group_rows);
+  }
   const std::string sql = "COPY (" + std::string(select_sql) + ") TO " +
-                          db::QuoteLiteral(staged.tmp.string()) +
-                          " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1" +
-                          (parquet.dictionary ? ")" : ", DICTIONARY_SIZE_LIMIT 0)");
+                          db::QuoteLiteral(staged.tmp.string()) + " (" + options + ")";
   auto result = con.Query(sql);
   if (!result.ok()) {
     Discard(staged);

@@ -31,6 +31,9 @@ struct ParquetOptions {
   // for tables of raw text that are mostly written and rarely read (bronze), at a few percent
   // of file size since zstd still compresses repeats.
   bool dictionary = true;
+  // Rows per row group; 0 keeps DuckDB's default (122880). Smaller groups mean smaller
+  // write buffers (faster to fill and compress) at a little file size.
+  int64_t row_group_rows = 0;
 };
 
 class Datamart {

@@ -30,6 +30,10 @@ using internal::SpillWriter;
 
 using internal::kUndatedMonth;
 
+// Row groups of 65536 rows: on the 10M-row benchmark, 10% less wall time than DuckDB's 122880
+// (smaller write buffers) for +1.7% file size; 32768 saved little more for +8%.
+constexpr datamart::ParquetOptions kParquet{.dictionary = true, .row_group_rows = 65536};
+
 Type SilverType(config::ColumnType t) {
   switch (t) {
     case config::ColumnType::kInt: return Type::kBigint;
@@ -422,8 +426,8 @@ Status SourceIngestor::PublishMonth(db::Connection& con, int month, MonthStats& 
   ASSIGN_OR_RETURN(auto bronze_reader, open(spill));
   BronzeSource bronze(plan_, std::move(bronze_reader));
   // Bronze without dictionaries: its many raw-text columns made hashing every value the
-  // largest single cost of the write (bench: about a quarter of bronze CPU), for +5% size.
-  datamart::ParquetOptions raw_text;
+  // largest single cost of the write (bench: about a quarter of bronze CPU), for +4% size.
+  datamart::ParquetOptions raw_text = kParquet;
   raw_text.dictionary = false;
   ASSIGN_OR_RETURN(auto b, mart.Stage(con, Layer::kBronze, source_.name, partition,
                                       plan_.bronze_select + db::RowSourceSql(&bronze), raw_text));
@@ -434,7 +438,7 @@ Status SourceIngestor::PublishMonth(db::Connection& con, int month, MonthStats& 
   SilverSource silver(plan_, std::move(silver_reader), qwriter.get(), stats,
                       month != kUndatedMonth);
   auto s = mart.Stage(con, Layer::kSilver, source_.name, partition,
-                      plan_.silver_select + db::RowSourceSql(&silver));
+                      plan_.silver_select + db::RowSourceSql(&silver), kParquet);
   if (!s.ok()) {
     mart.Discard(b);
     return s.status();
@@ -443,7 +447,7 @@ Status SourceIngestor::PublishMonth(db::Connection& con, int month, MonthStats& 
   ASSIGN_OR_RETURN(auto qreader, SpillReader::Open(qspill));
   QuarantineSource quarantine(plan_, std::move(qreader));
   auto q = mart.Stage(con, Layer::kQuarantine, source_.name, partition,
-                      plan_.quarantine_select + db::RowSourceSql(&quarantine));
+                      plan_.quarantine_select + db::RowSourceSql(&quarantine), kParquet);
   if (!q.ok()) {
     mart.Discard(b);
     mart.Discard(*s);
