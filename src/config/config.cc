@@ -7,6 +7,7 @@
 
 #include "config/features_parse.h"
 #include "config/model_parse.h"
+#include "config/sections_parse.h"
 #include "config/yaml_reader.h"
 #include "core/files.h"
 
@@ -265,6 +266,21 @@ StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origi
                               "(or give model.dataset to train from one file)", &n);
     }
     p.model = std::move(model);
+  }
+  if (const YAML::Node n = m.Get("validation"); n.IsDefined() && !n.IsNull()) {
+    RETURN_IF_ERROR(internal::ParseValidation(n, name, p.validation));
+  }
+  if (const YAML::Node n = m.Get("governance"); n.IsDefined() && !n.IsNull()) {
+    RETURN_IF_ERROR(internal::ParseGovernance(n, name, p.governance));
+  }
+  if (const YAML::Node n = m.Get("serving"); n.IsDefined() && !n.IsNull()) {
+    RETURN_IF_ERROR(internal::ParseServing(n, name, p.serving));
+  }
+  if (const YAML::Node n = m.Get("pipeline"); n.IsDefined() && !n.IsNull()) {
+    RETURN_IF_ERROR(internal::ParsePipeline(n, name, p.pipeline));
+  }
+  if (const YAML::Node n = m.Get("reason_codes"); n.IsDefined() && !n.IsNull()) {
+    RETURN_IF_ERROR(internal::ParseReasonCodes(n, name, p.reason_codes));
   }
   RETURN_IF_ERROR(m.CheckNoUnknownKeys());
   return p;

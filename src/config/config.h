@@ -11,7 +11,12 @@
 #include <vector>
 
 #include "config/features.h"
+#include "config/governance.h"
 #include "config/model.h"
+#include "config/pipeline.h"
+#include "config/reason_codes.h"
+#include "config/serving.h"
+#include "config/validation.h"
 #include "core/date.h"
 #include "core/status.h"
 
@@ -96,6 +101,12 @@ struct Project {
   FeatureSet features;
   // What to train (`model:`), absent when the project has none yet.
   std::optional<ModelDef> model;
+  // Sections of the later modules; each has `present` false when not given.
+  ValidationDef validation;      // config/validation.h
+  GovernanceDef governance;      // config/governance.h
+  ServingDef serving;            // config/serving.h
+  PipelineDef pipeline;          // config/pipeline.h
+  ReasonCodesDef reason_codes;   // config/reason_codes.h
 
   const Source* FindSource(std::string_view name) const;
 };
