@@ -144,6 +144,33 @@ struct ModelEventFilter {
   std::string name;
 };
 
+// ---- Monitoring alerts: rows (schema version 3, alerts.cc; docs/monitoring.md) ---------
+
+// One alert. Identity: alert_id (stable over re-runs of the same month).
+struct AlertRow {
+  std::string alert_id;
+  std::string month;  // "YYYY-MM": the monitored month the alert is about
+  std::string model_id, model_name;
+  std::string check_name;
+  std::string severity;  // info | warn | act
+  std::string metric, feature;  // feature "" for score-level checks
+  std::optional<double> value, threshold;
+  std::string action;  // watch | investigate | retrain | rollback
+  std::string message;
+  std::string evidence_json = "{}";
+  std::string raised_at, updated_at;  // set by the metastore
+  std::string resolved_at;            // "" while the month's latest run still raises it
+  std::string acknowledged_by, acknowledged_at, note;
+};
+
+// Selects alerts for ListAlerts. Empty fields match everything.
+struct AlertFilter {
+  std::string from_month, to_month;  // inclusive "YYYY-MM" bounds
+  std::string model_id, model_name, severity, check_name;
+  bool include_resolved = false;
+  int limit = 10000;  // must be positive
+};
+
 // The newest schema version this build knows: the number of migrations.
 int LatestSchemaVersion();
 
@@ -224,6 +251,20 @@ class Metastore {
   StatusOr<std::vector<ModelRow>> ListModels(const ModelFilter& filter);
   // Events matching `filter`, oldest (lowest event_id) first.
   StatusOr<std::vector<ModelEventRow>> ListModelEvents(const ModelEventFilter& filter);
+
+  // ---- Monitoring alerts (alerts.cc; docs/monitoring.md) ------------------------------------
+
+  // Records the alerts one monitoring run raised for `month` and the models `model_ids`, in one
+  // transaction: new ids are inserted, known ids updated (severity, values, message, evidence;
+  // resolved_at cleared), and unresolved alerts of that month and those models that `alerts`
+  // no longer holds get resolved_at. Rows are never deleted. InvalidArgument for an alert whose
+  // month or model differs from the arguments, bad severity/action or invalid evidence JSON.
+  Status ReplaceMonthAlerts(std::string_view month, const std::vector<std::string>& model_ids,
+                            const std::vector<AlertRow>& alerts);
+  // Alerts matching `filter`, by month, model, check, feature.
+  StatusOr<std::vector<AlertRow>> ListAlerts(const AlertFilter& filter);
+  // Records who reviewed an alert. NotFound for an unknown id; InvalidArgument for empty `by`.
+  Status AcknowledgeAlert(std::string_view alert_id, std::string_view by, std::string_view note);
 
  private:
   Metastore(std::unique_ptr<Database> db, Options options);

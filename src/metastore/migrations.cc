@@ -96,11 +96,49 @@ CREATE TRIGGER model_events_no_delete BEFORE DELETE ON model_events
 BEGIN SELECT RAISE(ABORT, 'model_events is append-only: events are never deleted'); END;
 )sql";
 
+// Version 3: monitoring alerts (docs/monitoring.md, "Alerts"). One row per alert_id (a stable
+// hash of month, model, check and feature), so re-monitoring a month updates the same rows
+// instead of piling up copies. Rows are never deleted: an alert that a re-run no longer raises
+// gets resolved_at set. Acknowledgement (who reviewed it, when, with what note) is recorded on
+// the row; the identity columns are fixed once written.
+constexpr std::string_view kAlerts = R"sql(
+CREATE TABLE alerts (
+  alert_id        TEXT PRIMARY KEY,
+  month           TEXT NOT NULL,
+  model_id        TEXT NOT NULL,
+  model_name      TEXT NOT NULL,
+  check_name      TEXT NOT NULL,
+  severity        TEXT NOT NULL CHECK (severity IN ('info', 'warn', 'act')),
+  metric          TEXT NOT NULL DEFAULT '',
+  feature         TEXT NOT NULL DEFAULT '',
+  value           REAL,
+  threshold       REAL,
+  action          TEXT NOT NULL
+                  CHECK (action IN ('watch', 'investigate', 'retrain', 'rollback')),
+  message         TEXT NOT NULL DEFAULT '',
+  evidence_json   TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(evidence_json)),
+  raised_at       TEXT NOT NULL,
+  updated_at      TEXT NOT NULL,
+  resolved_at     TEXT,
+  acknowledged_by TEXT,
+  acknowledged_at TEXT,
+  note            TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX alerts_by_month ON alerts (month, model_id);
+CREATE INDEX alerts_by_name ON alerts (model_name, month);
+CREATE TRIGGER alerts_never_deleted BEFORE DELETE ON alerts
+BEGIN SELECT RAISE(ABORT, 'alerts: rows are never deleted (resolve them instead)'); END;
+CREATE TRIGGER alerts_identity_fixed
+BEFORE UPDATE OF alert_id, month, model_id, model_name, check_name, feature, raised_at ON alerts
+BEGIN SELECT RAISE(ABORT, 'alerts: identity columns never change'); END;
+)sql";
+
 // The schema history. Append new migrations at the end; never edit or reorder a released one,
 // since files in the field already carry its version number.
 constexpr std::string_view kMigrations[] = {
     kRunLog,           // 1
     kRegistryCatalog,  // 2
+    kAlerts,           // 3
 };
 
 constexpr std::string_view kCreateVersionTable =

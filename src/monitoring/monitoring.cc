@@ -1,0 +1,365 @@
+// MonitorMonth and RetrainRecommended (monitoring/monitoring.h).
+
+#include "monitoring/monitoring.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "datamart/datamart.h"
+#include "features/label_store.h"
+#include "metastore/metastore.h"
+#include "model/package.h"
+#include "monitoring/month_stats.h"
+#include "monitoring/policy.h"
+#include "monitoring/reference.h"
+#include "monitoring/tables.h"
+#include "registry/registry.h"
+
+namespace riskpipe::monitoring {
+namespace {
+
+namespace fs = std::filesystem;
+using datamart::Layer;
+using internal::Keyed;
+using internal::ModelKey;
+
+std::string Lit(const fs::path& p) { return db::QuoteLiteral(p.string()); }
+
+Date LastDay(Month m) { return m.Next().first_day().AddDays(-1); }
+
+// Whether every label of scoring month `s` is knowable by the end of monitored month `t`.
+bool Matured(const config::Project& project, Month s, Month t) {
+  if (!project.label) return false;
+  const config::LabelDef& l = *project.label;
+  if (l.kind == config::LabelKind::kDpd) return s.Next(l.mob) <= t;
+  return LastDay(s).AddDays(l.outcome_window_days) <= LastDay(t);
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::string>> internal::FeatureRowsSql(
+    const config::Project& project, const datamart::Datamart& mart, Month month) {
+  if (project.model && project.model->dataset && !project.model->dataset->date.empty()) {
+    const config::DatasetDef& d = *project.model->dataset;
+    if (d.id.empty()) return std::nullopt;
+    const bool parquet = d.file.extension() == ".parquet";
+    const std::string date = db::QuoteIdent(d.date);
+    return std::make_pair(
+        "SELECT * FROM " + std::string(parquet ? "read_parquet(" : "read_csv_auto(") + Lit(d.file) +
+            ") WHERE " + date + " >= DATE '" + month.first_day().ToString() + "' AND " + date +
+            " < DATE '" + month.Next().first_day().ToString() + "'",
+        d.id);
+  }
+  const fs::path file = mart.PartitionFile(Layer::kGold, "feature_store", month.first_day());
+  if (project.features.spine.key.empty() || !fs::exists(file)) return std::nullopt;
+  return std::make_pair("SELECT * FROM read_parquet(" + Lit(file) + ")",
+                        project.features.spine.key);
+}
+
+namespace {
+
+struct ModelInMonth {
+  ModelKey key;
+  Reference ref;
+};
+
+StatusOr<std::vector<ModelKey>> ModelsOf(db::Connection& con, const fs::path& predictions) {
+  ASSIGN_OR_RETURN(db::Table t, con.Query("SELECT DISTINCT model_id, model_name, model_version "
+                                          "FROM read_parquet(" +
+                                          Lit(predictions) + ") ORDER BY model_id"));
+  std::vector<ModelKey> out;
+  for (const auto& row : t.rows) {
+    ModelKey k;
+    k.model_id = std::get<std::string>(row[0]);
+    k.model_name = std::get<std::string>(row[1]);
+    k.model_version = std::get<int64_t>(row[2]);
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+// Mean |attribution| per reference feature over the month's rows.
+StatusOr<std::vector<double>> MonthImportance(const config::Project& project,
+                                              const std::string& model_id,
+                                              const model::Frame& frame, const Reference& ref) {
+  ASSIGN_OR_RETURN(registry::Registry reg, registry::Registry::Open(project.workspace));
+  ASSIGN_OR_RETURN(fs::path dir, reg.VerifiedPath(model_id));
+  ASSIGN_OR_RETURN(model::ModelPackage package, model::ModelPackage::Load(dir));
+  const auto& features = package.preprocessor().features();
+  std::vector<double> sum(features.size(), 0.0);
+  std::vector<uint32_t> block;
+  constexpr size_t kBlock = 65536;
+  for (size_t start = 0; start < frame.rows; start += kBlock) {
+    const size_t end = std::min(frame.rows, start + kBlock);
+    block.resize(end - start);
+    for (size_t i = start; i < end; ++i) block[i - start] = static_cast<uint32_t>(i);
+    ASSIGN_OR_RETURN(std::vector<double> c,
+                     package.estimator().Contributions(frame, block, package.preprocessor()));
+    if (c.size() != block.size() * features.size())
+      return InternalError(model_id + ": contributions shape");
+    for (size_t i = 0; i < block.size(); ++i) {
+      for (size_t k = 0; k < features.size(); ++k) sum[k] += std::fabs(c[i * features.size() + k]);
+    }
+  }
+  std::vector<double> out(ref.features.size(), std::nan(""));
+  for (size_t r = 0; r < ref.features.size(); ++r) {
+    for (size_t k = 0; k < features.size(); ++k) {
+      if (features[k].name == ref.features[r].name && frame.rows > 0) out[r] = sum[k] / frame.rows;
+    }
+  }
+  return out;
+}
+
+// Stability rows of one model in `month`.
+StatusOr<std::vector<StabilityRow>> Stability(const config::Project& project, db::Connection& con,
+                                              const datamart::Datamart& mart, Month month,
+                                              const fs::path& predictions, const ModelInMonth& m,
+                                              const MonitorOptions& options, int64_t& rows) {
+  std::string select =
+      "SELECT p.pd::DOUBLE AS pd, CASE WHEN p.decision = 'approve' THEN 1 ELSE 0 END AS _approved";
+  std::string join;
+  const auto features = internal::FeatureRowsSql(project, mart, month);
+  if (features) {
+    // Only the reference's features that the source actually has.
+    ASSIGN_OR_RETURN(db::Table shape, con.Query("SELECT * FROM (" + features->first + ") LIMIT 0"));
+    for (const auto& f : m.ref.features) {
+      if (shape.ColumnIndex(f.name) >= 0) select += ", f." + db::QuoteIdent(f.name);
+    }
+    join = " LEFT JOIN (" + features->first + ") f ON CAST(f." + db::QuoteIdent(features->second) +
+           " AS VARCHAR) = p.event_id";
+  }
+  const std::string sql = select + " FROM read_parquet(" + Lit(predictions) + ") p" + join +
+                          " WHERE p.model_id = " + db::QuoteLiteral(m.key.model_id) +
+                          " ORDER BY p.event_id";
+  ASSIGN_OR_RETURN(db::ColumnarTable table, con.QueryColumns(sql));
+  model::Frame frame = FrameOf(std::move(table));
+  rows += static_cast<int64_t>(frame.rows);
+  std::vector<double> pd = std::move(frame.columns[0].numbers);
+  std::vector<uint8_t> approved;
+  approved.reserve(frame.rows);
+  for (double v : frame.columns[1].numbers) approved.push_back(v == 1);
+  MonthColumns month_cols;
+  month_cols.pd = pd;
+  month_cols.approved = approved;
+  month_cols.frame = &frame;
+  if (options.importance && features && frame.rows > 0) {
+    StatusOr<std::vector<double>> imp = MonthImportance(project, m.key.model_id, frame, m.ref);
+    if (imp.ok()) {
+      month_cols.importance = std::move(*imp);
+    } else if (options.log) {
+      options.log("importance of " + m.key.model_id + " skipped: " + imp.status().ToString());
+    }
+  }
+  return ComputeStability(m.ref, month_cols);
+}
+
+// Performance rows of every model scored in scoring month `s`, as of monitored month `t`.
+StatusOr<std::vector<Keyed<PerformanceRow>>> Performance(const config::Project& project,
+                                                         db::Connection& con,
+                                                         const datamart::Datamart& mart, Month s,
+                                                         Month t) {
+  const fs::path predictions = mart.PartitionFile(Layer::kGold, kPredictionsTable, s.first_day());
+  const bool matured = Matured(project, s, t);
+  std::string labels_sql;
+  if (project.label) {
+    StatusOr<std::string> l = features::LabelsAvailableBySql(mart, project.label->name, LastDay(t));
+    if (l.ok())
+      labels_sql = *l;
+    else if (l.status().code() != StatusCode::kNotFound)
+      return l.status();
+  }
+  std::string sql =
+      "SELECT p.model_id, p.model_name, p.model_version, p.pd::DOUBLE AS pd, p.threshold::DOUBLE "
+      "AS threshold";
+  if (labels_sql.empty()) {
+    sql += ", NULL::INTEGER AS label FROM read_parquet(" + Lit(predictions) + ") p";
+  } else {
+    // Labels of the loans decided in s, knowable by the end of t (LabelsAvailableBySql).
+    sql += ", l.label FROM read_parquet(" + Lit(predictions) + ") p LEFT JOIN " + labels_sql +
+           " l ON CAST(l." + db::QuoteIdent(project.label->loan_key) + " AS VARCHAR) = p.event_id";
+  }
+  ASSIGN_OR_RETURN(db::ColumnarTable table,
+                   con.QueryColumns(sql + " ORDER BY p.model_id, p.event_id"));
+  std::vector<Keyed<PerformanceRow>> out;
+  const auto& id = table.columns[0];
+  for (size_t start = 0; start < table.rows;) {
+    size_t end = start;
+    while (end < table.rows && id.codes[end] == id.codes[start]) ++end;
+    ModelKey key{id.dictionary[id.codes[start]],
+                 table.columns[1].dictionary[table.columns[1].codes[start]],
+                 static_cast<int64_t>(table.columns[2].numbers[start])};
+    std::vector<double> pd(table.columns[3].numbers.begin() + start,
+                           table.columns[3].numbers.begin() + end);
+    std::vector<uint8_t> y, known;
+    for (size_t i = start; i < end; ++i) {
+      const double v = table.columns[5].numbers[i];
+      y.push_back(v == 1);
+      known.push_back(!std::isnan(v));
+    }
+    for (auto& row : ComputePerformance(pd, y, known, table.columns[4].numbers[start], matured)) {
+      out.push_back({key, std::move(row)});
+    }
+    start = end;
+  }
+  return out;
+}
+
+StatusOr<std::optional<int64_t>> DqFailures(db::Connection& con, const datamart::Datamart& mart,
+                                            Month month) {
+  const fs::path file = mart.PartitionFile(Layer::kGold, "data_quality", month.first_day());
+  if (!fs::exists(file)) return std::optional<int64_t>();
+  ASSIGN_OR_RETURN(int64_t n, con.QueryInt("SELECT count(*) FROM read_parquet(" + Lit(file) +
+                                           ") WHERE outcome = 'fail'"));
+  return std::optional<int64_t>(n);
+}
+
+// Consecutive months before `month` with an unresolved score_psi alert for `model_id`.
+StatusOr<int> PriorPsiStreak(metastore::Metastore& store, const std::string& model_id, Month month,
+                             int horizon) {
+  if (horizon <= 0) return 0;
+  metastore::AlertFilter f;
+  f.model_id = model_id;
+  f.check_name = "score_psi";
+  f.from_month = month.Next(-horizon).ToString();
+  f.to_month = month.Next(-1).ToString();
+  ASSIGN_OR_RETURN(std::vector<metastore::AlertRow> rows, store.ListAlerts(f));
+  std::set<std::string> months;
+  for (const auto& a : rows) months.insert(a.month);
+  int streak = 0;
+  for (Month m = month.Next(-1); months.count(m.ToString()); m = m.Next(-1)) ++streak;
+  return streak;
+}
+
+}  // namespace
+
+int LabelLagMonths(const config::Project& project) {
+  if (!project.label) return 0;
+  if (project.label->kind == config::LabelKind::kDpd) return project.label->mob;
+  return (project.label->outcome_window_days + 29) / 30;
+}
+
+StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connection& con,
+                                      Month month, const MonitorOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const datamart::Datamart mart(project.workspace / "datamart");
+  const fs::path predictions =
+      mart.PartitionFile(Layer::kGold, kPredictionsTable, month.first_day());
+  if (!fs::exists(predictions)) {
+    return FailedPreconditionError("gold/predictions has no partition for " + month.ToString() +
+                                   " (" + predictions.string() + "): run `riskpipe predict` first");
+  }
+  MonitorSummary summary;
+  summary.month = month;
+  ASSIGN_OR_RETURN(std::vector<ModelKey> keys, ModelsOf(con, predictions));
+  std::vector<ModelInMonth> models;
+  for (const ModelKey& k : keys) {
+    ASSIGN_OR_RETURN(Reference ref, LoadOrBuildReference(project, con, k.model_id));
+    models.push_back({k, std::move(ref)});
+    summary.models.push_back(k.model_id);
+  }
+  // 1. Stability of the month.
+  std::vector<Keyed<StabilityRow>> stability;
+  std::map<std::string, std::vector<StabilityRow>> by_model;
+  for (const ModelInMonth& m : models) {
+    if (options.log) options.log("stability " + m.key.model_id + " " + month.ToString());
+    ASSIGN_OR_RETURN(std::vector<StabilityRow> rows,
+                     Stability(project, con, mart, month, predictions, m, options, summary.rows));
+    for (const auto& r : rows) stability.push_back({m.key, r});
+    by_model[m.key.model_id] = std::move(rows);
+  }
+  RETURN_IF_ERROR(internal::WriteStability(con, mart, month, stability).status());
+  // 2. Performance of the scoring months still moving (immature or maturing now) and of
+  // earlier ones never written.
+  const Month oldest_moving = month.Next(-(LabelLagMonths(project) + 1));
+  std::map<std::string, std::vector<MaturedMonth>> matured_now;
+  for (const Date d : mart.ListPartitions(Layer::kGold, kPredictionsTable)) {
+    const Month s = Month::Of(d);
+    if (s > month) continue;
+    const bool written = fs::exists(mart.PartitionFile(Layer::kGold, kPerformanceTable, d));
+    if (s < oldest_moving && written) continue;
+    if (options.log) options.log("performance of scoring month " + s.ToString());
+    ASSIGN_OR_RETURN(std::vector<Keyed<PerformanceRow>> perf,
+                     Performance(project, con, mart, s, month));
+    RETURN_IF_ERROR(internal::WritePerformance(con, mart, s, perf).status());
+    summary.performance_months.push_back(s);
+    if (Matured(project, s, month) && !Matured(project, s, month.Next(-1))) {
+      std::map<std::string, MaturedMonth> per_model;
+      for (auto& [key, row] : perf) {
+        per_model[key.model_id].scoring_month = s;
+        per_model[key.model_id].rows.push_back(row);
+      }
+      for (auto& [id, mm] : per_model) matured_now[id].push_back(std::move(mm));
+    }
+  }
+  // 3. The governance policy -> alerts.
+  ASSIGN_OR_RETURN(metastore::Metastore store,
+                   metastore::Metastore::Open(project.workspace / "metastore.sqlite"));
+  ASSIGN_OR_RETURN(std::optional<int64_t> dq, DqFailures(con, mart, month));
+  std::vector<metastore::AlertRow> alerts;
+  for (const ModelInMonth& m : models) {
+    PolicyInput in;
+    in.month = month;
+    in.model_id = m.key.model_id;
+    in.model_name = m.key.model_name;
+    in.reference = &m.ref;
+    in.stability = by_model[m.key.model_id];
+    in.matured = matured_now[m.key.model_id];
+    in.dq_failures = dq;
+    ASSIGN_OR_RETURN(in.prior_psi_warn_months,
+                     PriorPsiStreak(store, m.key.model_id, month,
+                                    project.governance.retrain.consecutive_warn_months));
+    for (auto& a : EvaluatePolicy(project.governance, in)) {
+      if (a.severity == "act")
+        ++summary.alerts_act;
+      else if (a.severity == "warn")
+        ++summary.alerts_warn;
+      else
+        ++summary.alerts_info;
+      summary.retrain_recommended |= a.check_name == "retrain";
+      alerts.push_back(std::move(a));
+    }
+  }
+  RETURN_IF_ERROR(store.ReplaceMonthAlerts(month.ToString(), summary.models, alerts));
+  RETURN_IF_ERROR(internal::WriteAlerts(con, mart, month, alerts).status());
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return summary;
+}
+
+StatusOr<std::optional<RetrainTrigger>> RetrainRecommended(const config::Project& project,
+                                                           std::string_view model_name,
+                                                           Month as_of) {
+  ASSIGN_OR_RETURN(metastore::Metastore store,
+                   metastore::Metastore::Open(project.workspace / "metastore.sqlite"));
+  metastore::ModelFilter mf;
+  mf.name = std::string(model_name);
+  ASSIGN_OR_RETURN(std::vector<metastore::ModelRow> versions, store.ListModels(mf));
+  int64_t newest = 0;
+  for (const auto& v : versions) newest = std::max(newest, v.version);
+  metastore::AlertFilter f;
+  f.model_name = std::string(model_name);
+  f.check_name = "retrain";
+  f.from_month = as_of.Next(1 - std::max(1, project.governance.retrain.lookback_months)).ToString();
+  f.to_month = as_of.ToString();
+  ASSIGN_OR_RETURN(std::vector<metastore::AlertRow> rows, store.ListAlerts(f));
+  std::optional<RetrainTrigger> trigger;
+  for (const auto& a : rows) {
+    const size_t slash = a.model_id.rfind('/');
+    const int64_t version =
+        slash == std::string::npos ? 0 : std::atoll(a.model_id.c_str() + slash + 1);
+    if (newest > 0 && version < newest) continue;  // a newer version already answers it
+    ASSIGN_OR_RETURN(Month m, Month::Parse(a.month));
+    if (!trigger) trigger = RetrainTrigger{std::string(model_name), a.model_id, m, {}, {}};
+    if (m >= trigger->month) {
+      trigger->month = m;
+      trigger->model_id = a.model_id;
+    }
+    trigger->reasons.push_back(a.message);
+    trigger->alert_ids.push_back(a.alert_id);
+  }
+  return trigger;
+}
+
+}  // namespace riskpipe::monitoring
