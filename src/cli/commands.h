@@ -106,6 +106,20 @@ void RegisterModels(CLI::App& app, ModelsFlags& flags);
 // `sub` is the subcommand: list, show, approve, reject, promote, rollback, archive or history.
 int RunModels(const GlobalFlags& global, const ModelsFlags& flags, const std::string& sub);
 
+// ---- monitor, alerts, compare, unseen-check (cmd_monitor.cc): docs/monitoring.md ----
+struct MonitorFlags {
+  std::string month, from, to;
+  bool no_importance = false;
+  std::string severity, model;  // alerts filters; model: the unseen-check's model id
+  bool all = false, json = false;
+  std::string champion, challenger;
+};
+void RegisterMonitor(CLI::App& app, MonitorFlags& flags);
+int RunMonitor(const GlobalFlags& global, const MonitorFlags& flags);
+int RunAlerts(const GlobalFlags& global, const MonitorFlags& flags);
+int RunCompare(const GlobalFlags& global, const MonitorFlags& flags);
+int RunUnseenCheck(const GlobalFlags& global, const MonitorFlags& flags);
+
 void RegisterCheckConfig(CLI::App& app);
 int RunCheckConfig(const GlobalFlags& global);
 

@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   RegisterInit(app, init);
   ModelsFlags models;
   RegisterModels(app, models);
+  MonitorFlags monitor;
+  RegisterMonitor(app, monitor);
   RegisterCheckConfig(app);
 
   try {
@@ -89,6 +91,10 @@ int main(int argc, char** argv) {
   if (cmd == "quality") return RunQuality(global, quality);
   if (cmd == "materialize") return RunMaterialize(global, materialize);
   if (cmd == "train") return RunTrain(global, train);
+  if (cmd == "monitor") return RunMonitor(global, monitor);
+  if (cmd == "alerts") return RunAlerts(global, monitor);
+  if (cmd == "compare") return RunCompare(global, monitor);
+  if (cmd == "unseen-check") return RunUnseenCheck(global, monitor);
   if (cmd == "init") return RunInit(global, init);
   if (cmd == "models") {
     const auto subs = app.get_subcommands().front()->get_subcommands();
