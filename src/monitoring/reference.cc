@@ -117,6 +117,11 @@ json ToJson(const Reference& r) {
           {"profile", r.profile}};
 }
 
+// A number, or NaN for null / absent (JSON has no NaN: it is written as null).
+double Number(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN;
+}
+
 StatusOr<Reference> FromJson(const json& j) {
   if (j.value("format", 0) != kCacheFormat) return FailedPreconditionError("old reference format");
   Reference r;
@@ -127,11 +132,11 @@ StatusOr<Reference> FromJson(const json& j) {
   r.rows = j.at("rows").get<int64_t>();
   r.score_edges = j.at("score_edges").get<std::vector<double>>();
   r.score_counts = j.at("score_counts").get<std::vector<double>>();
-  r.threshold = j.at("threshold").get<double>();
-  r.approval_rate = j.at("approval_rate").get<double>();
-  r.mean_pd = j.at("mean_pd").get<double>();
-  r.default_rate = j.value("default_rate", kNaN);
-  r.auc = j.at("auc").is_number() ? j.at("auc").get<double>() : kNaN;
+  r.threshold = Number(j, "threshold");
+  r.approval_rate = Number(j, "approval_rate");
+  r.mean_pd = Number(j, "mean_pd");
+  r.default_rate = Number(j, "default_rate");
+  r.auc = Number(j, "auc");
   if (const std::string oot = j.value("oot_end", ""); !oot.empty()) {
     ASSIGN_OR_RETURN(Month m, Month::Parse(oot));
     r.oot_end = m;
@@ -143,8 +148,8 @@ StatusOr<Reference> FromJson(const json& j) {
     x.edges = f.at("edges").get<std::vector<double>>();
     x.levels = f.at("levels").get<std::vector<std::string>>();
     x.counts = f.at("counts").get<std::vector<double>>();
-    x.null_rate = f.at("null_rate").get<double>();
-    x.importance = f.at("importance").get<double>();
+    x.null_rate = Number(f, "null_rate");
+    x.importance = Number(f, "importance");
     for (const auto& v : f.at("decile_means"))
       x.decile_means.push_back(v.is_number() ? v.get<double>() : kNaN);
     r.features.push_back(std::move(x));

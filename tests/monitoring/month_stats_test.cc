@@ -11,6 +11,7 @@
 
 #include "stats/distribution.h"
 #include "stats/metrics.h"
+#include "testing/temp_dir.h"
 
 namespace riskpipe::monitoring {
 namespace {
@@ -187,6 +188,26 @@ TEST(MonthStats, EstimatedAucIsCloseToRealisedForCalibratedPds) {
   const auto rows = ComputePerformance(pd, y, known, 0.3, true);
   EXPECT_NEAR(*Perf(rows, "auc").estimated, *Perf(rows, "auc").value, 0.01);
   EXPECT_NEAR(*Perf(rows, "default_rate").estimated, *Perf(rows, "default_rate").value, 0.005);
+}
+
+TEST(Reference, CacheRoundTripKeepsEveryFieldAndUnknownAuc) {
+  riskpipe::testing::TempDir dir;
+  Reference ref = TwoBinReference();
+  ref.model_id = "m/3";
+  ref.auc = std::nan("");  // a sample without labels
+  ref.oot_end = *Month::Parse("2024-06");
+  ref.features[0].decile_means = {1.5, std::nan("")};
+  ASSERT_TRUE(SaveReference(ref, dir.path() / "ref").ok());
+  auto back = ReadReference(dir.path() / "ref");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->model_id, "m/3");
+  EXPECT_TRUE(std::isnan(back->auc));
+  EXPECT_EQ(back->sorted_pd, ref.sorted_pd);
+  EXPECT_EQ(back->score_edges, ref.score_edges);
+  EXPECT_EQ(back->features[0].counts, ref.features[0].counts);
+  EXPECT_DOUBLE_EQ(back->features[0].decile_means[0], 1.5);
+  EXPECT_TRUE(std::isnan(back->features[0].decile_means[1]));
+  EXPECT_EQ(back->oot_end, ref.oot_end);
 }
 
 }  // namespace
