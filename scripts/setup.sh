@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything riskpipe needs to build and test on Debian 12, and nothing twice.
 # Debian packages come from apt (one `apt-get update`, only when something is missing);
-# DuckDB's C library comes pinned from the npm registry (scripts/fetch_duckdb.sh).
+# DuckDB's C library and the ECharts charting library come pinned from the npm registry
+# (scripts/fetch_duckdb.sh, scripts/fetch_charts.sh).
 # Quiet when nothing is missing; set SETUP_VERBOSE=1 to see each check.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ packages=(
   libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libxgboost-dev xgboost libboost-dev
   python3-xgboost python3-numpy
+  chromium poppler-utils
 )
 
 missing=()
@@ -36,3 +38,4 @@ elif [[ "${SETUP_VERBOSE:-0}" == 1 ]]; then
 fi
 
 "$root/scripts/fetch_duckdb.sh"
+"$root/scripts/fetch_charts.sh"
