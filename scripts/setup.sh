@@ -13,7 +13,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libxgboost-dev xgboost libboost-dev
+  libxgboost-dev xgboost libboost-dev wrk
   python3-xgboost python3-numpy
   chromium poppler-utils
 )

@@ -120,6 +120,15 @@ int RunAlerts(const GlobalFlags& global, const MonitorFlags& flags);
 int RunCompare(const GlobalFlags& global, const MonitorFlags& flags);
 int RunUnseenCheck(const GlobalFlags& global, const MonitorFlags& flags);
 
+// ---- serve (cmd_serve.cc): the online feature and prediction API (docs/api.md) ----
+struct ServeFlags {
+  std::string host;  // empty: serving.host
+  int port = -1;     // -1: serving.port
+  int threads = 0;   // 0: serving.threads
+};
+void RegisterServe(CLI::App& app, ServeFlags& flags);
+int RunServe(const GlobalFlags& global, const ServeFlags& flags);
+
 void RegisterCheckConfig(CLI::App& app);
 int RunCheckConfig(const GlobalFlags& global);
 

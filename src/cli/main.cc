@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
   RegisterModels(app, models);
   MonitorFlags monitor;
   RegisterMonitor(app, monitor);
+  ServeFlags serve;
+  RegisterServe(app, serve);
   RegisterCheckConfig(app);
 
   try {
@@ -95,6 +97,7 @@ int main(int argc, char** argv) {
   if (cmd == "alerts") return RunAlerts(global, monitor);
   if (cmd == "compare") return RunCompare(global, monitor);
   if (cmd == "unseen-check") return RunUnseenCheck(global, monitor);
+  if (cmd == "serve") return RunServe(global, serve);
   if (cmd == "init") return RunInit(global, init);
   if (cmd == "models") {
     const auto subs = app.get_subcommands().front()->get_subcommands();

@@ -1,0 +1,217 @@
+#include "serving/tree_shap.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace riskpipe::serving {
+
+using json = nlohmann::json;
+
+struct TreeExplainer::PathElement {
+  int feature = -1;
+  double zero_fraction = 0, one_fraction = 0, pweight = 0;
+};
+
+namespace {
+
+double ToDouble(const json& v) {
+  if (v.is_number()) return v.get<double>();
+  return std::stod(v.get<std::string>());
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<TreeExplainer>> TreeExplainer::FromXgboostJson(
+    std::string_view model_json, size_t num_features) {
+  const json j = json::parse(model_json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgumentError("tree explainer: the model is not JSON");
+  std::unique_ptr<TreeExplainer> e(new TreeExplainer());
+  e->num_features_ = num_features;
+  try {
+    const json& learner = j.at("learner");
+    const json& param = learner.at("learner_model_param");
+    const std::string objective = learner.at("objective").at("name").get<std::string>();
+    const json& booster = learner.at("gradient_booster");
+    if (booster.at("name") != "gbtree") {
+      return InvalidArgumentError("tree explainer: booster " + booster.at("name").dump() +
+                                  " is not gbtree");
+    }
+    if (ToDouble(param.value("num_class", json("0"))) > 1 ||
+        ToDouble(param.value("num_target", json("1"))) > 1) {
+      return InvalidArgumentError("tree explainer: multi-output models are not supported");
+    }
+    if (static_cast<size_t>(ToDouble(param.at("num_feature"))) != num_features) {
+      return InvalidArgumentError("tree explainer: the model has " +
+                                  param.at("num_feature").dump() + " features, expected " +
+                                  std::to_string(num_features));
+    }
+    const double base_score = ToDouble(param.at("base_score"));
+    if (objective == "binary:logistic" || objective == "reg:logistic") {
+      e->base_margin_ = std::log(base_score / (1.0 - base_score));
+    } else if (objective == "binary:logitraw") {
+      e->base_margin_ = base_score;
+    } else {
+      return InvalidArgumentError("tree explainer: objective " + objective + " is not supported");
+    }
+    for (const json& t : booster.at("model").at("trees")) {
+      const auto& left = t.at("left_children");
+      const auto& right = t.at("right_children");
+      const auto& feature = t.at("split_indices");
+      const auto& cond = t.at("split_conditions");
+      const auto& dleft = t.at("default_left");
+      const auto& hess = t.at("sum_hessian");
+      const auto& type = t.at("split_type");
+      Tree tree;
+      tree.nodes.resize(left.size());
+      for (size_t i = 0; i < left.size(); ++i) {
+        Node& n = tree.nodes[i];
+        n.left = left[i].get<int32_t>();
+        n.right = right[i].get<int32_t>();
+        n.feature = feature[i].get<uint32_t>();
+        n.threshold = cond[i].get<float>();
+        n.value = cond[i].get<float>();
+        n.default_left = dleft[i].get<int>() != 0;
+        n.cover = hess[i].get<double>();
+        if (n.left >= 0 && type[i].get<int>() != 0) {
+          return InvalidArgumentError("tree explainer: categorical splits are not supported");
+        }
+        if (n.left >= static_cast<int32_t>(left.size()) ||
+            n.right >= static_cast<int32_t>(left.size()) ||
+            (n.left >= 0 && n.feature >= num_features)) {
+          return InvalidArgumentError("tree explainer: malformed tree");
+        }
+      }
+      // Depth by a pass from the root (children come after parents in XGBoost's layout).
+      std::vector<int> depth(tree.nodes.size(), 0);
+      for (size_t i = 0; i < tree.nodes.size(); ++i) {
+        const Node& n = tree.nodes[i];
+        if (n.left < 0) continue;
+        if (n.left <= static_cast<int32_t>(i) || n.right <= static_cast<int32_t>(i)) {
+          return InvalidArgumentError("tree explainer: children must follow their parent");
+        }
+        depth[static_cast<size_t>(n.left)] = depth[static_cast<size_t>(n.right)] = depth[i] + 1;
+        tree.depth = std::max(tree.depth, depth[i] + 1);
+      }
+      e->max_depth_ = std::max(e->max_depth_, tree.depth);
+      e->trees_.push_back(std::move(tree));
+    }
+  } catch (const std::exception& ex) {
+    return InvalidArgumentError(std::string("tree explainer: unexpected model JSON: ") + ex.what());
+  }
+  return e;
+}
+
+uint32_t TreeExplainer::Next(const Node& n, std::span<const float> x) const {
+  const float v = x[n.feature];
+  if (std::isnan(v)) return static_cast<uint32_t>(n.default_left ? n.left : n.right);
+  return static_cast<uint32_t>(v < n.threshold ? n.left : n.right);
+}
+
+double TreeExplainer::Margin(std::span<const float> x) const {
+  // Summed in float like XGBoost's predictor, so margins agree to the last bits.
+  float sum = static_cast<float>(base_margin_);
+  for (const Tree& t : trees_) {
+    uint32_t i = 0;
+    while (t.nodes[i].left >= 0) i = Next(t.nodes[i], x);
+    sum += t.nodes[i].value;
+  }
+  return static_cast<double>(sum);
+}
+
+// The three path helpers of the paper (EXTEND, UNWIND and the unwound sum).
+static void Extend(auto* path, uint32_t depth, double zero, double one, int feature) {
+  path[depth].feature = feature;
+  path[depth].zero_fraction = zero;
+  path[depth].one_fraction = one;
+  path[depth].pweight = depth == 0 ? 1.0 : 0.0;
+  for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
+    path[i + 1].pweight += one * path[i].pweight * (i + 1) / static_cast<double>(depth + 1);
+    path[i].pweight = zero * path[i].pweight * (depth - i) / static_cast<double>(depth + 1);
+  }
+}
+
+static void Unwind(auto* path, uint32_t depth, uint32_t index) {
+  const double one = path[index].one_fraction, zero = path[index].zero_fraction;
+  double next_one = path[depth].pweight;
+  for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
+    if (one != 0) {
+      const double tmp = path[i].pweight;
+      path[i].pweight = next_one * (depth + 1) / static_cast<double>((i + 1) * one);
+      next_one = tmp - path[i].pweight * zero * (depth - i) / static_cast<double>(depth + 1);
+    } else {
+      path[i].pweight = path[i].pweight * (depth + 1) / (zero * (depth - i));
+    }
+  }
+  for (uint32_t i = index; i < depth; ++i) {
+    path[i].feature = path[i + 1].feature;
+    path[i].zero_fraction = path[i + 1].zero_fraction;
+    path[i].one_fraction = path[i + 1].one_fraction;
+  }
+}
+
+static double UnwoundSum(const auto* path, uint32_t depth, uint32_t index) {
+  const double one = path[index].one_fraction, zero = path[index].zero_fraction;
+  double next_one = path[depth].pweight, total = 0;
+  for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
+    if (one != 0) {
+      const double tmp = next_one * (depth + 1) / static_cast<double>((i + 1) * one);
+      total += tmp;
+      next_one = path[i].pweight - tmp * zero * ((depth - i) / static_cast<double>(depth + 1));
+    } else {
+      total += (path[i].pweight / zero) / ((depth - i) / static_cast<double>(depth + 1));
+    }
+  }
+  return total;
+}
+
+void TreeExplainer::Recurse(const Tree& tree, std::span<const float> x, std::span<double> phi,
+                            uint32_t node, uint32_t depth, PathElement* parent_path,
+                            double parent_zero, double parent_one, int parent_feature) const {
+  const Node& n = tree.nodes[node];
+  PathElement* path = parent_path + depth + 1;
+  std::copy(parent_path, parent_path + depth + 1, path);
+  Extend(path, depth, parent_zero, parent_one, parent_feature);
+  if (n.left < 0) {
+    for (uint32_t i = 1; i <= depth; ++i) {
+      const double w = UnwoundSum(path, depth, i);
+      phi[static_cast<size_t>(path[i].feature)] +=
+          w * (path[i].one_fraction - path[i].zero_fraction) * n.value;
+    }
+    return;
+  }
+  const uint32_t hot = Next(n, x);
+  const uint32_t cold = hot == static_cast<uint32_t>(n.left) ? static_cast<uint32_t>(n.right)
+                                                              : static_cast<uint32_t>(n.left);
+  const double hot_zero = tree.nodes[hot].cover / n.cover;
+  const double cold_zero = tree.nodes[cold].cover / n.cover;
+  double incoming_zero = 1, incoming_one = 1;
+  // A feature split on again higher up the path: undo that split, redo it here.
+  uint32_t index = 0;
+  for (; index <= depth; ++index) {
+    if (path[index].feature == static_cast<int>(n.feature)) break;
+  }
+  if (index != depth + 1) {
+    incoming_zero = path[index].zero_fraction;
+    incoming_one = path[index].one_fraction;
+    Unwind(path, depth, index);
+    depth -= 1;
+  }
+  const int f = static_cast<int>(n.feature);
+  Recurse(tree, x, phi, hot, depth + 1, path, hot_zero * incoming_zero, incoming_one, f);
+  Recurse(tree, x, phi, cold, depth + 1, path, cold_zero * incoming_zero, 0, f);
+}
+
+void TreeExplainer::Contributions(std::span<const float> x, std::span<double> phi) const {
+  // Path storage for every level of the recursion: (d + 2)(d + 3) / 2 elements.
+  const size_t d = static_cast<size_t>(max_depth_);
+  thread_local std::vector<PathElement> storage;
+  storage.resize((d + 2) * (d + 3) / 2);
+  for (const Tree& t : trees_) {
+    Recurse(t, x, phi, 0, 0, storage.data(), 1, 1, -1);
+  }
+}
+
+}  // namespace riskpipe::serving
