@@ -129,6 +129,14 @@ struct ServeFlags {
 void RegisterServe(CLI::App& app, ServeFlags& flags);
 int RunServe(const GlobalFlags& global, const ServeFlags& flags);
 
+// ---- report (cmd_report.cc): dashboard and business report (docs/report.md) ----
+struct ReportFlags {
+  std::string out;  // empty: <workspace>/reports
+  bool no_pdf = false;
+};
+void RegisterReport(CLI::App& app, ReportFlags& flags);
+int RunReport(const GlobalFlags& global, const ReportFlags& flags);
+
 void RegisterCheckConfig(CLI::App& app);
 int RunCheckConfig(const GlobalFlags& global);
 

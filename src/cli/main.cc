@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   RegisterMonitor(app, monitor);
   ServeFlags serve;
   RegisterServe(app, serve);
+  ReportFlags report;
+  RegisterReport(app, report);
   RegisterCheckConfig(app);
 
   try {
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
   if (cmd == "compare") return RunCompare(global, monitor);
   if (cmd == "unseen-check") return RunUnseenCheck(global, monitor);
   if (cmd == "serve") return RunServe(global, serve);
+  if (cmd == "report") return RunReport(global, report);
   if (cmd == "init") return RunInit(global, init);
   if (cmd == "models") {
     const auto subs = app.get_subcommands().front()->get_subcommands();
