@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A render of ten slides takes 3-6 s here; two minutes means Chromium is stuck.
+// A render of the ten slides took 14-16 s on 2 busy cores; two minutes means Chromium is stuck.
 constexpr auto kRenderTimeout = std::chrono::seconds(120);
 
 std::string Tail(const fs::path& log, size_t max_chars) {
