@@ -67,7 +67,7 @@ std::string Slide(int number, std::string_view title, const std::string& body,
          "</span><span>" + std::to_string(number) + " / 10</span></div></section>\n";
 }
 
-std::string SummarySlide(const ReportData& d) {
+std::string SummarySlide(const ReportData& d, int* n) {
   const json& f = d.facts;
   const json& m = f.value("model", json());
   std::string b =
@@ -115,6 +115,9 @@ std::string SummarySlide(const ReportData& d) {
     b += "<li>Model in use by month: " + Text(f, "model_changes") + ".</li>";
   b += "<li>Data quality: " + Text(f, "dq_failed", "0") + " of " + Text(f, "dq_checks", "0") +
        " expectation checks failed (" + Text(f, "dq_errors", "0") + " blocking).</li></ul>";
+  *n += 1;
+  b += "<h3>Population stability at a glance: score PSI by month (dashed: warn and act)</h3>" +
+       Chart("psi", 290, "No monitoring results yet.");
   if (!d.notes.empty()) {
     b += "<div class=\"box warn small\"><b>Not yet available:</b> ";
     for (size_t i = 0; i < d.notes.size() && i < 6; ++i) b += (i ? "; " : "") + Escape(d.notes[i]);
@@ -452,7 +455,7 @@ std::string GovernanceSlide(const ReportData& d) {
 std::string BusinessHtml(const ReportData& d, const config::Project& project,
                          std::string_view charts_library, int* charts) {
   int n = 0;
-  std::string b = SummarySlide(d) + DesignSlide(d) + DataSlide(d, project) + LeakageSlide(d) +
+  std::string b = SummarySlide(d, &n) + DesignSlide(d) + DataSlide(d, project) + LeakageSlide(d) +
                   ModelSlide(d) + ValidationSlide(d) + StabilitySlide(d, &n) +
                   PerformanceSlide(d, &n) + AlertsSlide(d, &n) + GovernanceSlide(d);
   *charts = n;

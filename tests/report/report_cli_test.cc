@@ -196,7 +196,7 @@ TEST_F(ReportCliTest, WritesDashboardReportAndPdfWithEveryChartDrawn) {
   const std::string dash_dom = CheckPage(dashboard, /*expect_all_drawn=*/true);
   const std::string report_dom = CheckPage(report, /*expect_all_drawn=*/true);
   EXPECT_EQ(Charts(dash_dom).size(), 14u);
-  EXPECT_EQ(Charts(report_dom).size(), 5u);
+  EXPECT_EQ(Charts(report_dom).size(), 6u);
 
   // The story is told in the business report's text.
   const std::string report_html = ReadAll(report);
