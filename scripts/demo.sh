@@ -40,8 +40,18 @@ rp train > "$ws/train.log"
 cat "$ws/train.log"
 model_id="$(sed -n 's/^registered \([^ ]*\) .*/\1/p' "$ws/train.log")"
 echo "== 8/10 manual approval and promotion of $model_id (recorded with who and why)"
-rp models approve "$model_id" --by "demo risk officer" --reason "leaderboard and OOT metrics reviewed"
-rp models promote "$model_id" --stage production --by "demo risk officer"
+echo "   validation gate (docs/validation.md; stored as validation.json with the model)"
+gate_exit=0
+rp validate "$model_id" || gate_exit=$?
+if [ "$gate_exit" -gt 1 ]; then exit "$gate_exit"; fi
+rp models approve "$model_id" --by "demo risk officer" --reason "leaderboard, OOT metrics and validation report reviewed"
+if [ "$gate_exit" -eq 0 ]; then
+  rp models promote "$model_id" --stage production --by "demo risk officer"
+else
+  # A failed gate blocks promotion; the demo records an explicit override, as an approver would.
+  rp models promote "$model_id" --stage production --by "demo risk officer" \
+    --override-reason "demo: failed checks reviewed and accepted (see validation.json)"
+fi
 rp models show production --verify | head -12
 echo "== 9/10 registry history"
 rp models history --name lending_pd | tail -6

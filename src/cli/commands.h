@@ -137,6 +137,14 @@ struct ReportFlags {
 void RegisterReport(CLI::App& app, ReportFlags& flags);
 int RunReport(const GlobalFlags& global, const ReportFlags& flags);
 
+// ---- validate (cmd_validate.cc): the pre-deployment gate (docs/validation.md) ----
+struct ValidateFlags {
+  std::string ref;  // ID, NAME/latest, latest or NAME/production
+  bool json = false;
+};
+void RegisterValidate(CLI::App& app, ValidateFlags& flags);
+int RunValidate(const GlobalFlags& global, const ValidateFlags& flags);
+
 void RegisterCheckConfig(CLI::App& app);
 int RunCheckConfig(const GlobalFlags& global);
 

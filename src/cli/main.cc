@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
   RegisterServe(app, serve);
   ReportFlags report;
   RegisterReport(app, report);
+  ValidateFlags validate;
+  RegisterValidate(app, validate);
   RegisterCheckConfig(app);
 
   try {
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
   if (cmd == "unseen-check") return RunUnseenCheck(global, monitor);
   if (cmd == "serve") return RunServe(global, serve);
   if (cmd == "report") return RunReport(global, report);
+  if (cmd == "validate") return RunValidate(global, validate);
   if (cmd == "init") return RunInit(global, init);
   if (cmd == "models") {
     const auto subs = app.get_subcommands().front()->get_subcommands();

@@ -106,6 +106,13 @@ class Registry {
   Status AddFile(std::string_view id, std::string_view filename, std::string_view bytes,
                  std::string_view actor = "riskpipe");
 
+  // Records the validation gate's verdict on version `id` as a "validated" event by `actor`
+  // (no stage change); `summary` becomes the event's reason and `details_json` (a JSON object)
+  // its details. NotFound for an unknown id, InvalidArgument for bad JSON or no actor.
+  Status RecordValidation(std::string_view id, bool passed, std::string_view summary,
+                          std::string_view details_json,
+                          std::string_view actor = "riskpipe validate");
+
   // ---- Finding and loading (registry.cc) ----
 
   // Resolves a reference: "<name>/<version>"; "<name>/latest" (its highest version);
@@ -132,8 +139,8 @@ class Registry {
   StatusOr<ModelRecord> Approve(std::string_view ref, std::string_view by, std::string_view reason);
   // candidate or approved -> rejected.
   StatusOr<ModelRecord> Reject(std::string_view ref, std::string_view by, std::string_view reason);
-  // approved -> production. Requires a recorded approval and, when the package holds a
-  // validation.json, that its top-level "passed" is true unless `override_reason` is given
+  // approved -> production. Requires a recorded approval and a validation.json (from
+  // `riskpipe validate`) whose top-level "passed" is true, unless `override_reason` is given
   // (it is recorded). The previous production version of the name goes back to approved
   // (event "demoted"), so a rollback can return to it.
   StatusOr<ModelRecord> Promote(std::string_view ref, std::string_view by,

@@ -36,6 +36,7 @@ inline constexpr std::string_view kEventRolledBack = "rolled_back";
 inline constexpr std::string_view kEventRestored = "restored";
 inline constexpr std::string_view kEventArchived = "archived";
 inline constexpr std::string_view kEventFileAdded = "file_added";
+inline constexpr std::string_view kEventValidated = "validated";
 
 // The index in `events` (one name's history, oldest first) of the event that put the version
 // in production at instant `at` ("2026-11-23T09:41:02.123Z") into production, or nullopt when

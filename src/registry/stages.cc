@@ -130,11 +130,16 @@ StatusOr<ModelRecord> Registry::Promote(std::string_view ref, std::string_view b
     }
     ASSIGN_OR_RETURN(const std::string manifest_sha, VerifyPackage(m));
     ASSIGN_OR_RETURN(const std::string verdict, GateVerdict(m));
+    if (verdict == "absent" && Blank(override_reason)) {
+      return FailedPreconditionError(
+          m.id + " has not been through the validation gate (no validation.json): run "
+                 "`riskpipe validate " + m.id + "` first, or give an override reason");
+    }
     if (verdict == "failed" && Blank(override_reason)) {
       return FailedPreconditionError(
           m.id +
-          ": the validation gate did not pass (validation.json has no \"passed\": true); "
-          "give an override reason to promote it anyway");
+          ": the validation gate did not pass (validation.json has no \"passed\": true; "
+          "see `riskpipe validate " + m.id + "`); give an override reason to promote it anyway");
     }
     nlohmann::json details = {{"approval_event_id", approval->event_id},
                               {"approved_by", approval->actor},
@@ -154,6 +159,24 @@ StatusOr<ModelRecord> Registry::Promote(std::string_view ref, std::string_view b
   };
   RETURN_IF_ERROR(meta_.ChangeModels(decide).status());
   return Get(id);
+}
+
+Status Registry::RecordValidation(std::string_view id, bool passed, std::string_view summary,
+                                  std::string_view details_json, std::string_view actor) {
+  if (Blank(actor)) return InvalidArgumentError("record validation of " + std::string(id) + ": no actor");
+  const nlohmann::json details = nlohmann::json::parse(details_json, nullptr, false);
+  if (!details.is_object()) {
+    return InvalidArgumentError("record validation of " + std::string(id) +
+                                ": details are not a JSON object");
+  }
+  auto decide = [&]() -> StatusOr<std::vector<ModelChange>> {
+    ASSIGN_OR_RETURN(const ModelRecord m, Get(id));
+    nlohmann::json d = details;
+    d["passed"] = passed;
+    return std::vector<ModelChange>{{m.id, std::string(kEventValidated), "", "",
+                                     std::string(actor), std::string(summary), d.dump()}};
+  };
+  return meta_.ChangeModels(decide).status();
 }
 
 StatusOr<ModelRecord> Registry::Rollback(std::string_view name, std::string_view by,

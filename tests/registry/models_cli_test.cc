@@ -51,7 +51,8 @@ class ModelsCli : public ::testing::Test {
     info.created_by = "trainer";
     info.metrics_json = R"({"oot_auc":0.87})";
     for (int i = 0; i < 2; ++i)
-      test::MustRegister(*registry, "lending_pd", test::PackageFiles(), info);
+      test::MustRegister(*registry, "lending_pd",
+                         test::PackageFiles({{"validation.json", R"({"passed":true})"}}), info);
   }
 
   Result Models(const std::string& args) { return RunCli(config_, "models " + args); }

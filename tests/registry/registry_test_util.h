@@ -84,8 +84,10 @@ class RegistryTest : public ::testing::Test {
   fs::path workspace() const { return dir_.path() / "ws"; }
   Registry& registry() { return *registry_; }
 
+  // Registered with a passing validation.json (promotion requires one) and approved.
   ModelRecord Approved(const std::string& name) {
-    ModelRecord m = MustRegister(registry(), name);
+    ModelRecord m =
+        MustRegister(registry(), name, PackageFiles({{"validation.json", R"({"passed":true})"}}));
     EXPECT_TRUE(registry().Approve(m.id, "alice", "looks good").ok());
     return m;
   }

@@ -79,6 +79,38 @@ TEST_F(RegistryTest, FailingValidationBlocksPromotionUnlessOverridden) {
   EXPECT_EQ(details["approved_by"], "alice");
 }
 
+TEST_F(RegistryTest, PromotionWithoutValidationIsRefusedUnlessOverridden) {
+  const ModelRecord m = MustRegister(registry(), "lending_pd");
+  ASSERT_TRUE(registry().Approve(m.id, "alice", "looks good").ok());
+  StatusOr<ModelRecord> refused = registry().Promote(m.id, "bob");
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("riskpipe validate " + m.id), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(StageOf(m.id), Stage::kApproved);
+  StatusOr<ModelRecord> forced = registry().Promote(m.id, "bob", "gate not yet deployed");
+  ASSERT_TRUE(forced.ok()) << forced.status().ToString();
+  const auto details = nlohmann::json::parse(registry().History("", m.id)->back().details_json);
+  EXPECT_EQ(details["validation"], "absent");
+  EXPECT_EQ(details["override_reason"], "gate not yet deployed");
+}
+
+TEST_F(RegistryTest, ValidationIsRecordedAsAnEvent) {
+  const ModelRecord m = MustRegister(registry(), "lending_pd");
+  ASSERT_TRUE(
+      registry().RecordValidation(m.id, false, "2 of 13 checks failed", R"({"failed_checks":["a"]})")
+          .ok());
+  const Event e = registry().History("", m.id)->back();
+  EXPECT_EQ(e.event, "validated");
+  EXPECT_EQ(e.actor, "riskpipe validate");
+  EXPECT_EQ(e.reason, "2 of 13 checks failed");
+  EXPECT_EQ(nlohmann::json::parse(e.details_json)["passed"], false);
+  EXPECT_EQ(StageOf(m.id), Stage::kCandidate);
+  EXPECT_EQ(registry().RecordValidation(m.id, true, "ok", "[1]").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry().RecordValidation("lending_pd/9", true, "ok", "{}").code(),
+            StatusCode::kNotFound);
+}
+
 TEST_F(RegistryTest, PassingValidationPromotesWithoutOverride) {
   const ModelRecord m = Approved("lending_pd");
   ASSERT_TRUE(registry().AddFile(m.id, "validation.json", R"({"passed":true})").ok());
@@ -175,7 +207,8 @@ TEST_F(RegistryTest, ProductionAtAnswersWhoApprovedWhatWhen) {
   clock_.Advance(24h);                            // t0 + 1d: v1 promoted
   ASSERT_TRUE(registry().Promote(v1.id, "bob").ok());
   clock_.Advance(24h);  // t0 + 2d: v2 registered, approved by carol
-  const ModelRecord v2 = MustRegister(registry(), "lending_pd");
+  const ModelRecord v2 = MustRegister(registry(), "lending_pd",
+                                      PackageFiles({{"validation.json", R"({"passed":true})"}}));
   ASSERT_TRUE(registry().Approve(v2.id, "carol", "better KS").ok());
   clock_.Advance(24h);  // t0 + 3d: v2 promoted
   ASSERT_TRUE(registry().Promote(v2.id, "bob").ok());

@@ -154,9 +154,20 @@ TEST(TrainCli, ApprovePromoteRollbackAndTamperedPackages) {
   EXPECT_EQ(RunIn(dir.path(), "models promote loans_pd/1 --stage production --by ana").exit_code, 1)
       << "promotion without approval is refused";
   ASSERT_EQ(RunIn(dir.path(), "models approve loans_pd/1 --by ana --reason 'validated'").exit_code, 0);
-  ASSERT_EQ(RunIn(dir.path(), "models promote loans_pd/1 --stage production --by ana").exit_code, 0);
+  Result unvalidated = RunIn(dir.path(), "models promote loans_pd/1 --stage production --by ana");
+  EXPECT_EQ(unvalidated.exit_code, 1) << "promotion without the validation gate is refused";
+  EXPECT_NE(unvalidated.output.find("riskpipe validate loans_pd/1"), std::string::npos)
+      << unvalidated.output;
+  // The gate's verdict on this small random split is not the point here: promote with a
+  // recorded override when it fails (docs/validation.md).
+  const std::string override_text =
+      RunIn(dir.path(), "validate loans_pd/1").exit_code == 0 ? "" : " --override-reason 'test data'";
+  ASSERT_EQ(RunIn(dir.path(), "models promote loans_pd/1 --stage production --by ana" + override_text).exit_code, 0);
   ASSERT_EQ(RunIn(dir.path(), "models approve loans_pd/2 --by bo --reason 'better OOT'").exit_code, 0);
-  ASSERT_EQ(RunIn(dir.path(), "models promote loans_pd/2 --stage production --by bo").exit_code, 0);
+  const int gate2 = RunIn(dir.path(), "validate loans_pd/2").exit_code;
+  EXPECT_TRUE(gate2 == 0 || gate2 == 1) << gate2;
+  EXPECT_TRUE(fs::exists(dir.path() / "workspace" / "model_bank" / "loans_pd" / "2" / "validation.json"));
+  ASSERT_EQ(RunIn(dir.path(), "models promote loans_pd/2 --stage production --by bo --override-reason 'test data'").exit_code, 0);
   Result prod = RunIn(dir.path(), "models show production");
   EXPECT_NE(prod.output.find("loans_pd/2"), std::string::npos) << prod.output;
   Result rb = RunIn(dir.path(), "models rollback --name loans_pd --by ana --reason 'complaints'");

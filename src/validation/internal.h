@@ -1,0 +1,68 @@
+#pragma once
+// Internal to the validation module: the state every check reads, and the checks themselves
+// (performance.cc: rank and calibration checks on the out-of-time rows; perturbation.cc:
+// checks that score perturbed copies of real rows). Not thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "model/package.h"
+#include "training/dataset.h"
+#include "validation/validation.h"
+
+namespace riskpipe::validation::internal {
+
+// The production version of the same name, scored on the same out-of-time rows.
+struct ProductionComparison {
+  std::string id;                 // empty when there is none (or it is the validated version)
+  std::optional<double> auc;      // nullopt when it could not score these rows
+  std::string problem;            // why not
+};
+
+struct Context {
+  const config::ValidationDef& cfg;
+  const config::ModelDef& model_def;
+  const model::ModelPackage& package;
+  const training::TrainingData& data;
+  const training::SplitRows& splits;
+  std::vector<uint8_t> y_oot;           // labels of splits.oot, in order
+  std::vector<double> margin_oot, pd_oot;
+  double baseline_auc = 0;              // logistic regression fitted on splits.train
+  ProductionComparison production;
+  std::vector<std::string> protected_present;  // protected attributes that are data columns
+  // The perturbation sample: at most cfg.max_rows out-of-time rows (all columns), its PDs.
+  model::Frame sample;
+  std::vector<double> sample_pd;
+};
+
+// A numeric column's label of a value against band edges: "< 25", "[25, 35)", ">= 50".
+std::string BandLabel(const std::vector<double>& edges, double v);
+// Out-of-time rows (indices into Context::splits.oot) grouped by a column's level or band.
+// Numeric columns without edges are cut at the quartiles of the out-of-time values.
+struct Group {
+  std::string label;
+  std::vector<size_t> rows;
+};
+std::vector<Group> GroupRows(const Context& ctx, const std::string& column,
+                             const std::vector<double>& edges,
+                             const std::vector<std::string>& levels);
+
+// "%.4g" of a number, for rationale texts.
+std::string Num(double v);
+
+std::vector<CheckResult> PerformanceChecks(const Context& ctx);
+CheckResult MonthlyStability(const Context& ctx);
+StatusOr<CheckResult> SegmentPerformance(const Context& ctx);
+CheckResult Calibration(const Context& ctx);
+CheckResult Fairness(const Context& ctx);
+
+CheckResult ProtectedInputs(const Context& ctx);
+StatusOr<CheckResult> Invariance(Context& ctx);
+StatusOr<CheckResult> Directions(Context& ctx);
+StatusOr<CheckResult> Noise(Context& ctx);
+StatusOr<CheckResult> MissingValues(Context& ctx);
+
+}  // namespace riskpipe::validation::internal
