@@ -17,6 +17,7 @@ namespace riskpipe::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitPaused = 3;  // the pipeline waits for a person (model approval)
 
 struct GlobalFlags {
   std::string config_path = "riskpipe.yaml";
@@ -106,19 +107,23 @@ void RegisterModels(CLI::App& app, ModelsFlags& flags);
 // `sub` is the subcommand: list, show, approve, reject, promote, rollback, archive or history.
 int RunModels(const GlobalFlags& global, const ModelsFlags& flags, const std::string& sub);
 
-// ---- monitor, alerts, compare, unseen-check (cmd_monitor.cc): docs/monitoring.md ----
-struct MonitorFlags {
+// ---- predict (cmd_predict.cc): batch inference into gold/predictions (docs/inference.md) ----
+struct PredictFlags {
   std::string month, from, to;
-  bool no_importance = false;
-  std::string severity, model;  // alerts filters; model: the unseen-check's model id
-  bool all = false, json = false;
-  std::string champion, challenger;
+  std::string model;  // registry reference; default <model.name>/production
+  std::string challenger;
+  bool no_reasons = false;
 };
-void RegisterMonitor(CLI::App& app, MonitorFlags& flags);
-int RunMonitor(const GlobalFlags& global, const MonitorFlags& flags);
-int RunAlerts(const GlobalFlags& global, const MonitorFlags& flags);
-int RunCompare(const GlobalFlags& global, const MonitorFlags& flags);
-int RunUnseenCheck(const GlobalFlags& global, const MonitorFlags& flags);
+void RegisterPredict(CLI::App& app, PredictFlags& flags);
+int RunPredict(const GlobalFlags& global, const PredictFlags& flags);
+
+// ---- validate (cmd_validate.cc): the pre-deployment gate (docs/validation.md) ----
+struct ValidateFlags {
+  std::string ref;  // ID, NAME/latest, latest or NAME/production
+  bool json = false;
+};
+void RegisterValidate(CLI::App& app, ValidateFlags& flags);
+int RunValidate(const GlobalFlags& global, const ValidateFlags& flags);
 
 // ---- serve (cmd_serve.cc): the online feature and prediction API (docs/api.md) ----
 struct ServeFlags {
@@ -137,13 +142,30 @@ struct ReportFlags {
 void RegisterReport(CLI::App& app, ReportFlags& flags);
 int RunReport(const GlobalFlags& global, const ReportFlags& flags);
 
-// ---- validate (cmd_validate.cc): the pre-deployment gate (docs/validation.md) ----
-struct ValidateFlags {
-  std::string ref;  // ID, NAME/latest, latest or NAME/production
-  bool json = false;
+// ---- run / backfill (cmd_run.cc): the pipeline runner (docs/pipeline.md) ----
+struct RunFlags {
+  std::string month, from, to;
+  bool force = false, dry_run = false;
+  int parallel = 1;
+  std::vector<std::string> skip;
 };
-void RegisterValidate(CLI::App& app, ValidateFlags& flags);
-int RunValidate(const GlobalFlags& global, const ValidateFlags& flags);
+void RegisterRun(CLI::App& app, RunFlags& flags);
+// `command` is "run" or "backfill".
+int RunPipeline(const GlobalFlags& global, const RunFlags& flags, const std::string& command);
+
+// ---- monitor, alerts, compare, unseen-check (cmd_monitor.cc): docs/monitoring.md ----
+struct MonitorFlags {
+  std::string month, from, to;
+  bool no_importance = false;
+  std::string severity, model;  // alerts filters; model: the unseen-check's model id
+  bool all = false, json = false;
+  std::string champion, challenger;
+};
+void RegisterMonitor(CLI::App& app, MonitorFlags& flags);
+int RunMonitor(const GlobalFlags& global, const MonitorFlags& flags);
+int RunAlerts(const GlobalFlags& global, const MonitorFlags& flags);
+int RunCompare(const GlobalFlags& global, const MonitorFlags& flags);
+int RunUnseenCheck(const GlobalFlags& global, const MonitorFlags& flags);
 
 void RegisterCheckConfig(CLI::App& app);
 int RunCheckConfig(const GlobalFlags& global);

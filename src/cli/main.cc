@@ -67,12 +67,16 @@ int main(int argc, char** argv) {
   RegisterModels(app, models);
   MonitorFlags monitor;
   RegisterMonitor(app, monitor);
+  PredictFlags predict;
+  RegisterPredict(app, predict);
+  ValidateFlags validate;
+  RegisterValidate(app, validate);
   ServeFlags serve;
   RegisterServe(app, serve);
   ReportFlags report;
   RegisterReport(app, report);
-  ValidateFlags validate;
-  RegisterValidate(app, validate);
+  RunFlags run;
+  RegisterRun(app, run);
   RegisterCheckConfig(app);
 
   try {
@@ -101,9 +105,11 @@ int main(int argc, char** argv) {
   if (cmd == "alerts") return RunAlerts(global, monitor);
   if (cmd == "compare") return RunCompare(global, monitor);
   if (cmd == "unseen-check") return RunUnseenCheck(global, monitor);
+  if (cmd == "predict") return RunPredict(global, predict);
+  if (cmd == "run" || cmd == "backfill") return RunPipeline(global, run, cmd);
+  if (cmd == "validate") return RunValidate(global, validate);
   if (cmd == "serve") return RunServe(global, serve);
   if (cmd == "report") return RunReport(global, report);
-  if (cmd == "validate") return RunValidate(global, validate);
   if (cmd == "init") return RunInit(global, init);
   if (cmd == "models") {
     const auto subs = app.get_subcommands().front()->get_subcommands();

@@ -12,8 +12,6 @@
 
 namespace riskpipe::training {
 namespace fs = std::filesystem;
-namespace {
-
 model::Frame ToFrame(db::ColumnarTable table) {
   model::Frame frame;
   frame.rows = table.rows;
@@ -29,6 +27,8 @@ model::Frame ToFrame(db::ColumnarTable table) {
   }
   return frame;
 }
+
+namespace {
 
 // A stable fingerprint of the loaded rows (column names, values, dictionaries): the hash of
 // the per-column hashes, so no copy of the data is made.

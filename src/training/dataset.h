@@ -29,6 +29,9 @@ struct TrainingData {
   std::string rows_sha256;             // hash of the loaded rows, for reproducibility checks
 };
 
+// A query result as a model Frame (moves the columns; dates become days since 1970).
+model::Frame ToFrame(db::ColumnarTable table);
+
 // Reads the training rows for the project's model section. InvalidArgument for a config
 // problem (unknown column, bad target); FailedPrecondition when the stores are missing.
 StatusOr<TrainingData> LoadTrainingData(const config::Project& project, db::Connection& con,
