@@ -15,7 +15,8 @@ void RegisterServe(CLI::App& app, ServeFlags& flags) {
   cmd->add_option("--host", flags.host, "Address to listen on (default: serving.host, 127.0.0.1)");
   cmd->add_option("-p,--port", flags.port, "Port (default: serving.port, 8080; 0 = any free port)")
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("--threads", flags.threads, "Event loops (default: serving.threads, one per core)")
+  cmd->add_option("--threads", flags.threads,
+                  "Event loops (default: serving.threads, one per core)")
       ->check(CLI::Range(1, 256));
 }
 

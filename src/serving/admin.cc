@@ -59,12 +59,18 @@ bool PercentDecode(std::string_view in, std::string& out) {
 
 int HttpStatusOf(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kFailedPrecondition: return 409;
-    case StatusCode::kAlreadyExists: return 409;
-    case StatusCode::kUnavailable: return 503;
-    default: return 500;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    case StatusCode::kAlreadyExists:
+      return 409;
+    case StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -143,13 +149,15 @@ void Service::MetricsText(Call& call) {
   const ServingState& s = *call.state;
   std::string out = metrics_->Text();
   char line[512];
-  out += "# HELP riskpipe_ready 1 when a production model and an online snapshot are loaded.\n"
-         "# TYPE riskpipe_ready gauge\n";
+  out +=
+      "# HELP riskpipe_ready 1 when a production model and an online snapshot are loaded.\n"
+      "# TYPE riskpipe_ready gauge\n";
   out += std::string("riskpipe_ready ") + (s.ready() ? "1" : "0") + "\n";
-  out += "# HELP riskpipe_model_info The loaded model versions by arm.\n"
-         "# TYPE riskpipe_model_info gauge\n";
-  for (const auto& [arm, m] : {std::pair{"champion", s.champion.get()},
-                               std::pair{"challenger", s.challenger.get()}}) {
+  out +=
+      "# HELP riskpipe_model_info The loaded model versions by arm.\n"
+      "# TYPE riskpipe_model_info gauge\n";
+  for (const auto& [arm, m] :
+       {std::pair{"champion", s.champion.get()}, std::pair{"challenger", s.challenger.get()}}) {
     if (m == nullptr) continue;
     std::snprintf(line, sizeof line,
                   "riskpipe_model_info{arm=\"%s\",model=\"%s\",version=\"%lld\",family=\"%s\"} 1\n",
@@ -170,9 +178,11 @@ void Service::MetricsText(Call& call) {
     out += line;
   }
   const int64_t log_errors = (predictions_ ? predictions_->errors() : 0);
-  out += "# HELP riskpipe_prediction_log_errors_total Prediction log lines that failed to be "
-         "written.\n# TYPE riskpipe_prediction_log_errors_total counter\n"
-         "riskpipe_prediction_log_errors_total " + std::to_string(log_errors) + "\n";
+  out +=
+      "# HELP riskpipe_prediction_log_errors_total Prediction log lines that failed to be "
+      "written.\n# TYPE riskpipe_prediction_log_errors_total counter\n"
+      "riskpipe_prediction_log_errors_total " +
+      std::to_string(log_errors) + "\n";
   call.response.body = std::move(out);
   call.response.content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
@@ -226,13 +236,15 @@ void Service::AdminRollback(Call& call) {
   if (!call.request.body.empty()) {
     const json body = json::parse(call.request.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded() || !body.is_object()) {
-      call.Error(400, "malformed_json", "the body must be a JSON object such as {\"by\", \"reason\"}");
+      call.Error(400, "malformed_json",
+                 "the body must be a JSON object such as {\"by\", \"reason\"}");
       return;
     }
     for (const auto& [key, value] : body.items()) {
       if ((key != "by" && key != "reason") || !value.is_string() ||
           value.get_ref<const std::string&>().empty()) {
-        call.Error(400, "invalid_field", key + ": expected \"by\" or \"reason\" with a non-empty text");
+        call.Error(400, "invalid_field",
+                   key + ": expected \"by\" or \"reason\" with a non-empty text");
         return;
       }
       (key == "by" ? by : reason) = value.get<std::string>();

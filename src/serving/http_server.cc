@@ -89,7 +89,9 @@ struct HttpServer::Impl {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Worker& worker)
-      : stream_(std::move(socket)), timer_(stream_.get_executor()), worker_(worker),
+      : stream_(std::move(socket)),
+        timer_(stream_.get_executor()),
+        worker_(worker),
         options_(worker.server->options) {}
   ~Session() { worker_.sessions.erase(this); }
 
@@ -112,13 +114,12 @@ class Session : public std::enable_shared_from_this<Session> {
     timer_.async_wait([self = shared_from_this()](ErrorCode ec) {
       if (!ec && self->idle_) self->Close();
     });
-    stream_.socket().async_wait(tcp::socket::wait_read,
-                                [self = shared_from_this()](ErrorCode ec) {
-                                  self->idle_ = false;
-                                  self->timer_.cancel();
-                                  if (ec || self->worker_.stopping) return self->Close();
-                                  self->ReadRequest();
-                                });
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](ErrorCode ec) {
+      self->idle_ = false;
+      self->timer_.cancel();
+      if (ec || self->worker_.stopping) return self->Close();
+      self->ReadRequest();
+    });
   }
 
   void ReadRequest() {
@@ -132,8 +133,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::string NextRequestId() {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%s-%d-%llx", worker_.server->id_prefix.c_str(),
-                  worker_.index, static_cast<unsigned long long>(++worker_.next_request));
+    std::snprintf(buf, sizeof buf, "%s-%d-%llx", worker_.server->id_prefix.c_str(), worker_.index,
+                  static_cast<unsigned long long>(++worker_.next_request));
     return buf;
   }
 
@@ -147,8 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       if (ec == http::error::body_limit) {
         return Reject(413, "body_too_large",
-                      "the request body exceeds " + std::to_string(options_.body_limit) +
-                          " bytes");
+                      "the request body exceeds " + std::to_string(options_.body_limit) + " bytes");
       }
       if (ec == http::error::header_limit) {
         return Reject(431, "headers_too_large",
@@ -222,12 +222,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void DrainSome() {
-    stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](ErrorCode ec,
-                                                                              size_t n) {
-      self->drained_ += n;
-      if (ec || self->drained_ > kLingerBytes) return self->Close();
-      self->DrainSome();
-    });
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this()](ErrorCode ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kLingerBytes) return self->Close();
+                              self->DrainSome();
+                            });
   }
 
   void Close() {
@@ -320,8 +320,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions&
   for (int i = 0; i < options.threads; ++i) {
     auto w = std::make_unique<Worker>(i);
     w->server = impl.get();
-    RETURN_IF_ERROR(
-        Listen(w->acceptor, tcp::endpoint(address, static_cast<uint16_t>(port)), true));
+    RETURN_IF_ERROR(Listen(w->acceptor, tcp::endpoint(address, static_cast<uint16_t>(port)), true));
     impl->workers.push_back(std::move(w));
   }
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(impl)));
@@ -364,8 +363,8 @@ void HttpServer::Wait() {
   std::unique_lock lock(impl_->mu);
   if (impl_->waited) return;
   impl_->cv.wait(lock, [&] { return impl_->stop_requested; });
-  const bool drained = impl_->cv.wait_for(lock, impl_->options.drain_timeout,
-                                          [&] { return impl_->running == 0; });
+  const bool drained =
+      impl_->cv.wait_for(lock, impl_->options.drain_timeout, [&] { return impl_->running == 0; });
   impl_->waited = true;
   lock.unlock();
   if (!drained) {

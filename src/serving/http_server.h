@@ -33,10 +33,10 @@ struct HttpServerOptions {
 
 // One parsed request. Views are valid during the handler call only.
 struct HttpRequest {
-  std::string_view method;      // "GET", "POST", ...
-  std::string_view target;      // "/v1/features/42?x=1"
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // "/v1/features/42?x=1"
   std::string_view body;
-  std::string_view api_key;     // the X-API-Key header, else the token of "Authorization: Bearer"
+  std::string_view api_key;  // the X-API-Key header, else the token of "Authorization: Bearer"
   std::string_view content_type;
   std::string_view request_id;  // assigned by the server, echoed as X-Request-Id
   int worker = 0;               // the event loop's index, 0..threads-1
@@ -56,8 +56,7 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 using HttpRejectHook = std::function<void(int status, int worker, std::string_view request_id)>;
 
 // The JSON error body every error response uses: {"error":{"code","message","request_id"}}.
-std::string ErrorJson(std::string_view code, std::string_view message,
-                      std::string_view request_id);
+std::string ErrorJson(std::string_view code, std::string_view message, std::string_view request_id);
 
 class HttpServer {
  public:

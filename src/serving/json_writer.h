@@ -13,10 +13,24 @@ namespace riskpipe::serving {
 
 class JsonWriter {
  public:
-  void BeginObject() { Separate(); out_ += '{'; first_ = true; }
-  void EndObject() { out_ += '}'; first_ = false; }
-  void BeginArray() { Separate(); out_ += '['; first_ = true; }
-  void EndArray() { out_ += ']'; first_ = false; }
+  void BeginObject() {
+    Separate();
+    out_ += '{';
+    first_ = true;
+  }
+  void EndObject() {
+    out_ += '}';
+    first_ = false;
+  }
+  void BeginArray() {
+    Separate();
+    out_ += '[';
+    first_ = true;
+  }
+  void EndArray() {
+    out_ += ']';
+    first_ = false;
+  }
   // The key of the next value in an object.
   void Key(std::string_view key) {
     Separate();
@@ -24,11 +38,17 @@ class JsonWriter {
     out_ += ':';
     first_ = true;  // the value follows without a comma
   }
-  void String(std::string_view s) { Separate(); AppendString(s); }
+  void String(std::string_view s) {
+    Separate();
+    AppendString(s);
+  }
   // Non-finite numbers are written as null (JSON has no NaN).
   void Number(double v) {
     Separate();
-    if (!std::isfinite(v)) { out_ += "null"; return; }
+    if (!std::isfinite(v)) {
+      out_ += "null";
+      return;
+    }
     char buf[32];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
     out_.append(buf, r.ptr);
@@ -39,15 +59,39 @@ class JsonWriter {
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
     out_.append(buf, r.ptr);
   }
-  void Bool(bool v) { Separate(); out_ += v ? "true" : "false"; }
-  void Null() { Separate(); out_ += "null"; }
+  void Bool(bool v) {
+    Separate();
+    out_ += v ? "true" : "false";
+  }
+  void Null() {
+    Separate();
+    out_ += "null";
+  }
   // Already-serialised JSON.
-  void Raw(std::string_view json) { Separate(); out_ += json; }
-  void Field(std::string_view key, std::string_view value) { Key(key); String(value); }
-  void Field(std::string_view key, const char* value) { Key(key); String(value); }
-  void Field(std::string_view key, double value) { Key(key); Number(value); }
-  void Field(std::string_view key, int64_t value) { Key(key); Int(value); }
-  void Field(std::string_view key, bool value) { Key(key); Bool(value); }
+  void Raw(std::string_view json) {
+    Separate();
+    out_ += json;
+  }
+  void Field(std::string_view key, std::string_view value) {
+    Key(key);
+    String(value);
+  }
+  void Field(std::string_view key, const char* value) {
+    Key(key);
+    String(value);
+  }
+  void Field(std::string_view key, double value) {
+    Key(key);
+    Number(value);
+  }
+  void Field(std::string_view key, int64_t value) {
+    Key(key);
+    Int(value);
+  }
+  void Field(std::string_view key, bool value) {
+    Key(key);
+    Bool(value);
+  }
 
   std::string Take() { return std::move(out_); }
   const std::string& str() const { return out_; }

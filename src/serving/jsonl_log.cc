@@ -18,8 +18,8 @@ constexpr size_t kBufferBytes = 256 * 1024;
 std::string UtcStamp() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      now.time_since_epoch()).count() % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[40];
@@ -78,8 +78,7 @@ void JsonlLog::Rotate() {
   std::fclose(file_);
   file_ = nullptr;
   const fs::path active = active_path();
-  const std::string rotated =
-      options_.prefix + "-" + UtcStamp() + "-" + SeqText(++seq_) + ".jsonl";
+  const std::string rotated = options_.prefix + "-" + UtcStamp() + "-" + SeqText(++seq_) + ".jsonl";
   std::error_code ec;
   fs::rename(active, options_.dir / rotated, ec);
   if (ec) ++errors_;

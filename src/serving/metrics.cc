@@ -8,8 +8,8 @@ namespace riskpipe::serving {
 namespace {
 
 constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "features",     "predict",        "challenge",     "healthz", "readyz",
-    "metrics",      "admin_reload",   "admin_rollback", "admin_routing", "other"};
+    "features", "predict",      "challenge",      "healthz",       "readyz",
+    "metrics",  "admin_reload", "admin_rollback", "admin_routing", "other"};
 constexpr std::array<std::string_view, 3> kReloadWhat = {"model", "challenger", "snapshot"};
 
 void Add(std::atomic<uint64_t>& a, uint64_t v) { a.fetch_add(v, std::memory_order_relaxed); }
@@ -66,8 +66,9 @@ std::string Metrics::Text() const {
       out += line;
     }
   }
-  out += "# HELP riskpipe_http_request_duration_seconds Time from a parsed request to its "
-         "response, by route.\n";
+  out +=
+      "# HELP riskpipe_http_request_duration_seconds Time from a parsed request to its "
+      "response, by route.\n";
   out += "# TYPE riskpipe_http_request_duration_seconds histogram\n";
   for (size_t r = 0; r < kRouteCount; ++r) {
     uint64_t total = 0, sum_ns = 0;
@@ -90,12 +91,13 @@ std::string Metrics::Text() const {
     std::snprintf(line, sizeof line,
                   "riskpipe_http_request_duration_seconds_sum{route=\"%s\"} %.9f\n"
                   "riskpipe_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                  kRouteNames[r].data(), static_cast<double>(sum_ns) * 1e-9,
-                  kRouteNames[r].data(), static_cast<unsigned long long>(total));
+                  kRouteNames[r].data(), static_cast<double>(sum_ns) * 1e-9, kRouteNames[r].data(),
+                  static_cast<unsigned long long>(total));
     out += line;
   }
-  out += "# HELP riskpipe_predictions_total Predictions by arm (shadow: also scored by the "
-         "challenger, not returned).\n# TYPE riskpipe_predictions_total counter\n";
+  out +=
+      "# HELP riskpipe_predictions_total Predictions by arm (shadow: also scored by the "
+      "challenger, not returned).\n# TYPE riskpipe_predictions_total counter\n";
   constexpr std::array<std::string_view, 3> kArms = {"champion", "challenger", "shadow"};
   for (size_t a = 0; a < kArms.size(); ++a) {
     uint64_t n = 0;
@@ -104,8 +106,9 @@ std::string Metrics::Text() const {
                   kArms[a].data(), static_cast<unsigned long long>(n));
     out += line;
   }
-  out += "# HELP riskpipe_reloads_total Hot reload attempts by what was loaded and result.\n"
-         "# TYPE riskpipe_reloads_total counter\n";
+  out +=
+      "# HELP riskpipe_reloads_total Hot reload attempts by what was loaded and result.\n"
+      "# TYPE riskpipe_reloads_total counter\n";
   for (size_t i = 0; i < kReloadWhat.size(); ++i) {
     for (int ok = 0; ok < 2; ++ok) {
       std::snprintf(line, sizeof line, "riskpipe_reloads_total{what=\"%s\",result=\"%s\"} %llu\n",

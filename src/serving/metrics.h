@@ -41,9 +41,9 @@ class Metrics {
 
   // Latency histogram bucket upper bounds in seconds: 50 µs to 1 s, covering the targets
   // (p99 0.5 ms and 2 ms) with resolution on both sides.
-  static constexpr std::array<double, 14> kBuckets = {
-      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005,
-      0.01,    0.025,  0.05,    0.1,    0.25,  0.5,   1.0};
+  static constexpr std::array<double, 14> kBuckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                                      0.002,   0.005,  0.01,    0.025,  0.05,
+                                                      0.1,     0.25,   0.5,     1.0};
 
  private:
   // Status codes we answer; anything else is counted as "other".

@@ -19,8 +19,8 @@ std::vector<int> MapColumns(const LoadedModel& m, const features::OnlineSnapshot
   for (const auto& spec : m.package->preprocessor().features()) {
     const auto idx = snap.FeatureIndex(spec.name);
     if (!idx) {
-      warnings.push_back(m.id + ": snapshot " + snap.version() + " has no feature \"" +
-                         spec.name + "\" (served as missing for requests by id)");
+      warnings.push_back(m.id + ": snapshot " + snap.version() + " has no feature \"" + spec.name +
+                         "\" (served as missing for requests by id)");
       columns.push_back(-1);
       continue;
     }
@@ -57,8 +57,10 @@ std::shared_ptr<const ServingState> ModelStore::state() const {
 
 void ModelStore::Note(ReloadReport& report, const std::string& what, const std::string& key,
                       const Status& status) {
-  const std::string message = what + " " + key + " failed to load; the previous one keeps "
-                              "serving: " + status.ToString();
+  const std::string message = what + " " + key +
+                              " failed to load; the previous one keeps "
+                              "serving: " +
+                              status.ToString();
   report.errors.push_back(message);
   // A failure is logged and counted once per distinct cause, not at every poll.
   if (std::find(failed_.begin(), failed_.end(), message) != failed_.end()) return;
@@ -96,9 +98,9 @@ StatusOr<std::shared_ptr<const LoadedModel>> ModelStore::LoadModel(
   for (const auto& f : m->package->preprocessor().features()) m->feature_names.push_back(f.name);
   if (const auto* trees = dynamic_cast<const model::BoosterEstimator*>(&m->package->estimator())) {
     auto dump = trees->booster().SaveModel("json");
-    auto explainer = dump.ok() ? TreeExplainer::FromXgboostJson(
-                                     *dump, m->package->preprocessor().width())
-                               : StatusOr<std::unique_ptr<TreeExplainer>>(dump.status());
+    auto explainer = dump.ok()
+                         ? TreeExplainer::FromXgboostJson(*dump, m->package->preprocessor().width())
+                         : StatusOr<std::unique_ptr<TreeExplainer>>(dump.status());
     if (explainer.ok()) {
       m->explainer = std::move(*explainer);
     } else if (options_.log) {
@@ -160,8 +162,8 @@ ReloadReport ModelStore::Check() {
   if (current.ok() && (!old->snapshot || old->snapshot->version() != *current)) {
     auto snap = features::LoadOnlineSnapshot(online);
     if (snap.ok()) {
-      report.loaded.push_back("snapshot " + snap->version() + " (" +
-                              std::to_string(snap->rows()) + " customers)");
+      report.loaded.push_back("snapshot " + snap->version() + " (" + std::to_string(snap->rows()) +
+                              " customers)");
       next->snapshot = std::make_shared<const features::OnlineSnapshot>(std::move(*snap));
       changed = true;
       if (options_.metrics != nullptr) options_.metrics->CountReload("snapshot", true);

@@ -173,9 +173,9 @@ void Service::Predict(Call& call, bool challenge_shape) {
     }
     row = s.snapshot->Find(in.customer_id);
     if (!row) {
-      call.Error(404, "customer_not_found", "customer " + in.customer_id +
-                                                " is not in online snapshot " +
-                                                s.snapshot->version());
+      call.Error(
+          404, "customer_not_found",
+          "customer " + in.customer_id + " is not in online snapshot " + s.snapshot->version());
       return;
     }
     values.resize(m.feature_names.size());
@@ -208,7 +208,9 @@ void Service::Predict(Call& call, bool challenge_shape) {
   const double latency_us =
       static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                               std::chrono::steady_clock::now() - start)
-                              .count() / 100) / 10.0;
+                              .count() /
+                          100) /
+      10.0;
   const auto& policy = m.package->policy();
 
   JsonWriter w;

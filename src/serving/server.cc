@@ -110,9 +110,9 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const config::Project& project,
   svc.challenger = def.challenger;
   const config::ReasonCodesDef& rc = project.reason_codes;
   svc.reasons = model::ReasonTable(rc.version, rc.top, rc.texts);
-  impl->service = std::make_unique<Service>(std::move(svc), impl->store.get(),
-                                            impl->metrics.get(), impl->predictions.get(),
-                                            impl->access.get());
+  const bool admin_enabled = !svc.admin_key.empty();
+  impl->service = std::make_unique<Service>(std::move(svc), impl->store.get(), impl->metrics.get(),
+                                            impl->predictions.get(), impl->access.get());
   HttpServerOptions http;
   http.host = overrides.host.value_or(def.host);
   http.port = overrides.port.value_or(def.port);
@@ -132,9 +132,9 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const config::Project& project,
           }));
   impl->log("listening on " + http.host + ":" + std::to_string(impl->http->port()) + " with " +
             std::to_string(threads) + " event loops" +
-            (svc.admin_key.empty() ? "; admin endpoints disabled ($" + def.admin_key_env +
-                                         " is not set)"
-                                   : ""));
+            (!admin_enabled
+                 ? "; admin endpoints disabled ($" + def.admin_key_env + " is not set)"
+                 : ""));
   impl->poll = std::chrono::milliseconds(def.reload_poll_ms);
   Impl* p = impl.get();
   impl->poller = std::thread([p] { p->Poll(); });

@@ -32,11 +32,15 @@ bool InCanary(std::string_view customer_id, double percent) {
   return static_cast<double>(h % 10000) < percent * 100.0;
 }
 
-Service::Service(ServiceOptions options, ModelStore* store, Metrics* metrics,
-                 JsonlLog* predictions, JsonlLog* access)
-    : options_(std::move(options)), store_(store), metrics_(metrics), predictions_(predictions),
+Service::Service(ServiceOptions options, ModelStore* store, Metrics* metrics, JsonlLog* predictions,
+                 JsonlLog* access)
+    : options_(std::move(options)),
+      store_(store),
+      metrics_(metrics),
+      predictions_(predictions),
       access_(access) {
-  for (int i = 0; i < std::max(1, options_.workers); ++i) slots_.push_back(std::make_unique<Slot>());
+  for (int i = 0; i < std::max(1, options_.workers); ++i)
+    slots_.push_back(std::make_unique<Slot>());
 }
 
 Service::~Service() = default;
@@ -58,8 +62,7 @@ void Service::Handle(const HttpRequest& request, HttpResponse& response) {
   Call call{request, response, &StateFor(request.worker)};
   const Route route = Dispatch(call);
   const auto ns = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                           start)
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count());
   metrics_->Record(request.worker, route, response.status, ns);
   AccessLog(request.worker, request.request_id, request.method, route, response.status, ns,
@@ -151,9 +154,9 @@ void Service::Features(Call& call, std::string_view customer_id) {
   const features::OnlineSnapshot& snap = *s.snapshot;
   const auto row = snap.Find(customer_id);
   if (!row) {
-    call.Error(404, "customer_not_found",
-               "customer " + std::string(customer_id) + " is not in online snapshot " +
-                   snap.version());
+    call.Error(
+        404, "customer_not_found",
+        "customer " + std::string(customer_id) + " is not in online snapshot " + snap.version());
     return;
   }
   JsonWriter w;

@@ -24,8 +24,8 @@ double ToDouble(const json& v) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<TreeExplainer>> TreeExplainer::FromXgboostJson(
-    std::string_view model_json, size_t num_features) {
+StatusOr<std::unique_ptr<TreeExplainer>> TreeExplainer::FromXgboostJson(std::string_view model_json,
+                                                                        size_t num_features) {
   const json j = json::parse(model_json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgumentError("tree explainer: the model is not JSON");
   std::unique_ptr<TreeExplainer> e(new TreeExplainer());
@@ -184,7 +184,7 @@ void TreeExplainer::Recurse(const Tree& tree, std::span<const float> x, std::spa
   }
   const uint32_t hot = Next(n, x);
   const uint32_t cold = hot == static_cast<uint32_t>(n.left) ? static_cast<uint32_t>(n.right)
-                                                              : static_cast<uint32_t>(n.left);
+                                                             : static_cast<uint32_t>(n.left);
   const double hot_zero = tree.nodes[hot].cover / n.cover;
   const double cold_zero = tree.nodes[cold].cover / n.cover;
   double incoming_zero = 1, incoming_one = 1;

@@ -86,9 +86,8 @@ HttpReply HttpConnection::Read(std::chrono::milliseconds timeout) {
     }
     pos = next + 2;
   }
-  const size_t length = reply.headers.count("content-length")
-                            ? std::stoul(reply.headers["content-length"])
-                            : 0;
+  const size_t length =
+      reply.headers.count("content-length") ? std::stoul(reply.headers["content-length"]) : 0;
   while (buffer_.size() < end + 4 + length) {
     if (!ReadMore(fd_, buffer_, deadline)) {
       reply.status = 0;

@@ -10,7 +10,7 @@
 namespace riskpipe::testing {
 
 struct HttpReply {
-  int status = 0;  // 0 when the connection closed without a response
+  int status = 0;                              // 0 when the connection closed without a response
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 };
@@ -31,8 +31,7 @@ class HttpConnection {
   // True when the server closed the connection within `timeout` (reads and drops bytes).
   bool WaitClosed(std::chrono::milliseconds timeout);
   HttpReply Get(std::string_view path, std::string_view extra_headers = "");
-  HttpReply Post(std::string_view path, std::string_view body,
-                 std::string_view extra_headers = "");
+  HttpReply Post(std::string_view path, std::string_view body, std::string_view extra_headers = "");
 
  private:
   int fd_ = -1;

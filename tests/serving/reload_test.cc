@@ -137,8 +137,7 @@ TEST(Reload, ATamperedPackageLeavesTheOldModelServingAndIsCounted) {
   const std::string id = Customers(folder, 1)[0];
   EXPECT_EQ(ModelOf(server->port(), id), "kueski_pd/1");
   const auto m = HttpGet(server->port(), "/metrics").body;
-  EXPECT_NE(m.find("riskpipe_reloads_total{what=\"model\",result=\"failed\"} 1"),
-            std::string::npos)
+  EXPECT_NE(m.find("riskpipe_reloads_total{what=\"model\",result=\"failed\"} 1"), std::string::npos)
       << m;
   // A CURRENT naming a snapshot that does not exist: the old snapshot keeps serving.
   ASSERT_TRUE(WriteFileAtomic(folder / "ws" / "online" / "CURRENT", "no-such-version\n").ok());
@@ -197,8 +196,8 @@ TEST(Routing, CanaryCustomersAlwaysGetTheChallenger) {
   for (const auto& id : ids) {
     const std::string expected = InCanary(id, 30) ? "kueski_pd/2" : "kueski_pd/1";
     for (int rep = 0; rep < 2; ++rep) {
-      const auto r = json::parse(
-          HttpPost(server->port(), "/v1/predict", R"({"id": ")" + id + R"("})").body);
+      const auto r =
+          json::parse(HttpPost(server->port(), "/v1/predict", R"({"id": ")" + id + R"("})").body);
       EXPECT_EQ(r["model"]["id"], expected) << id;
       EXPECT_EQ(r["arm"], expected == "kueski_pd/2" ? "challenger" : "champion");
     }
@@ -217,8 +216,8 @@ TEST(Routing, ShadowScoresTheChallengerAndLogsItWithoutReturningIt) {
   ASSERT_NE(server, nullptr);
   const auto ids = Customers(folder, 20);
   for (const auto& id : ids) {
-    const auto r = json::parse(
-        HttpPost(server->port(), "/v1/predict", R"({"id": ")" + id + R"("})").body);
+    const auto r =
+        json::parse(HttpPost(server->port(), "/v1/predict", R"({"id": ")" + id + R"("})").body);
     EXPECT_EQ(r["model"]["id"], "kueski_pd/1");
     EXPECT_FALSE(r.contains("shadow"));
   }
@@ -234,9 +233,11 @@ TEST(Routing, ShadowScoresTheChallengerAndLogsItWithoutReturningIt) {
     EXPECT_EQ(line["customer_id"], ids[lines]);
     // Ids, versions and outcomes only: no feature values (and so no PII) in the log.
     static const std::set<std::string> kAllowed = {
-        "ts", "request_id", "customer_id", "source", "endpoint", "arm", "model", "champion",
-        "challenger", "pd", "decision", "score_band", "threshold", "snapshot", "reasons",
-        "reason_table_version", "shadow", "latency_us"};
+        "ts",         "request_id", "customer_id", "source",
+        "endpoint",   "arm",        "model",       "champion",
+        "challenger", "pd",         "decision",    "score_band",
+        "threshold",  "snapshot",   "reasons",     "reason_table_version",
+        "shadow",     "latency_us"};
     for (const auto& [key, value] : line.items()) EXPECT_TRUE(kAllowed.count(key)) << key;
     ++lines;
   }
@@ -254,8 +255,8 @@ TEST(Hardening, SlowClientsAreCutOffByTheRequestDeadline) {
   // Slowloris: one header byte every 50 ms keeps every single read short, but the whole
   // request takes longer than the deadline.
   HttpConnection slow(server->port());
-  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " +
-                              std::string(200, 'a') + "\r\n\r\n";
+  const std::string request =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(200, 'a') + "\r\n\r\n";
   bool cut = false;
   for (char ch : request) {
     if (!slow.Send(std::string(1, ch))) {

@@ -1,12 +1,12 @@
 // `riskpipe serve` as a subprocess: it serves, and SIGTERM drains it to a clean exit.
 
-#include <gtest/gtest.h>
-#include <signal.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -74,7 +74,8 @@ TEST(ServeCli, APortInUseIsAClearError) {
   ASSERT_EQ(::listen(fd, 1), 0);
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const auto r = testing::RunRiskpipe("serve --port " + std::to_string(ntohs(addr.sin_port)), folder);
+  const auto r =
+      testing::RunRiskpipe("serve --port " + std::to_string(ntohs(addr.sin_port)), folder);
   ::close(fd);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("cannot listen"), std::string::npos) << r.output;

@@ -167,7 +167,8 @@ TEST_F(ServerTest, ReasonsMatchTheBatchPathOnManyCustomers) {
 TEST_F(ServerTest, InlineFeaturesScoreLikeTheSameFeaturesById) {
   const std::string id = SomeCustomer(11);
   const json features = json::parse(HttpGet(port(), "/v1/features/" + id).body)["features"];
-  const auto by_id = json::parse(HttpPost(port(), "/v1/predict", R"({"id": ")" + id + R"("})").body);
+  const auto by_id =
+      json::parse(HttpPost(port(), "/v1/predict", R"({"id": ")" + id + R"("})").body);
   const auto r = HttpPost(port(), "/v1/predict", json{{"features", features}}.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   const json inline_j = json::parse(r.body);
@@ -182,8 +183,11 @@ TEST_F(ServerTest, InlineFeaturesScoreLikeTheSameFeaturesById) {
 }
 
 TEST_F(ServerTest, InlineFeaturesAreValidatedAgainstTheInputSchema) {
-  json good = {{"age", 30}, {"years_on_the_job", 2}, {"flag_own_car", 1},
-               {"nb_previous_loans", 3}, {"avg_amount_loans_previous", 120.5}};
+  json good = {{"age", 30},
+               {"years_on_the_job", 2},
+               {"flag_own_car", 1},
+               {"nb_previous_loans", 3},
+               {"avg_amount_loans_previous", 120.5}};
   json missing = good;
   missing.erase("age");
   auto r = HttpPost(port(), "/v1/predict", json{{"features", missing}}.dump());
@@ -213,7 +217,8 @@ TEST_F(ServerTest, InlineFeaturesAreValidatedAgainstTheInputSchema) {
 
 TEST_F(ServerTest, RootAnswersTheChallengeShape) {
   const std::string id = SomeCustomer(5);
-  const auto by_id = json::parse(HttpPost(port(), "/v1/predict", R"({"id": ")" + id + R"("})").body);
+  const auto by_id =
+      json::parse(HttpPost(port(), "/v1/predict", R"({"id": ")" + id + R"("})").body);
   // Kueski ids are numbers: the challenge clients send them as numbers.
   const auto r = HttpPost(port(), "/", R"({"id": )" + id + "}");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -248,8 +253,7 @@ TEST_F(ServerTest, HealthReadinessAndMetrics) {
 TEST_F(ServerTest, AdminEndpointsNeedTheKey) {
   ExpectError(HttpGet(port(), "/admin/routing"), 401, "unauthorized");
   ExpectError(HttpGet(port(), "/admin/routing", "X-API-Key: wrong\r\n"), 403, "forbidden");
-  ExpectError(HttpGet(port(), "/admin/routing", "X-API-Key: s3cret-test-ke\r\n"), 403,
-              "forbidden");
+  ExpectError(HttpGet(port(), "/admin/routing", "X-API-Key: s3cret-test-ke\r\n"), 403, "forbidden");
   ExpectError(HttpPost(port(), "/admin/reload", "", "X-API-Key: nope\r\n"), 403, "forbidden");
   ExpectError(HttpPost(port(), "/admin/rollback", "", ""), 401, "unauthorized");
   const auto r = HttpGet(port(), "/admin/routing", std::string("X-API-Key: ") + kAdminKey + "\r\n");

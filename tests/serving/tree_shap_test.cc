@@ -45,8 +45,11 @@ xgb::Booster Train(const Data& d, int depth, int rounds) {
   const xgb::DMatrix* cache[] = {&*m};
   auto b = xgb::Booster::Create(cache);
   EXPECT_TRUE(b.ok());
-  for (auto [k, v] : {std::pair{"objective", "binary:logistic"}, {"nthread", "1"},
-                      {"tree_method", "hist"}, {"eta", "0.3"}, {"base_score", "0.3"}}) {
+  for (auto [k, v] : {std::pair{"objective", "binary:logistic"},
+                      {"nthread", "1"},
+                      {"tree_method", "hist"},
+                      {"eta", "0.3"},
+                      {"base_score", "0.3"}}) {
     EXPECT_TRUE(b->SetParam(k, v).ok());
   }
   EXPECT_TRUE(b->SetParam("max_depth", std::to_string(depth)).ok());
@@ -90,8 +93,7 @@ TEST(TreeExplainer, RejectsWhatItCannotExplain) {
   const Data train = Planted(500, 4, 3);
   auto dump = Train(train, 2, 2).SaveModel("json");
   ASSERT_TRUE(dump.ok());
-  EXPECT_EQ(TreeExplainer::FromXgboostJson(*dump, 5).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(TreeExplainer::FromXgboostJson(*dump, 5).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace
