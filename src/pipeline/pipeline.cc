@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/files.h"
 #include "core/hash.h"
 #include "datamart/datamart.h"
 #include "db/database.h"
@@ -498,17 +499,36 @@ StatusOr<StepOutput> DoApprove(StepContext& c) {
 struct Arms {
   std::string champion, challenger;
 };
+// The labels-known-by date a model was trained with (metadata.json), or nullopt.
+std::optional<Date> TrainingCutoff(const registry::ModelRecord& record) {
+  auto text = ReadFile(record.path / "metadata.json");
+  if (!text.ok()) return std::nullopt;
+  const json meta = json::parse(*text, nullptr, false);
+  const json::json_pointer at("/training_data/lineage/cutoff");
+  if (!meta.is_object() || !meta.contains(at) || !meta.at(at).is_string()) return std::nullopt;
+  return ParseIsoDate(meta.at(at).get<std::string>());
+}
+
+// A model may score a month only when it was trained on data known before that month: a
+// model trained later would score applications it may have trained on (a replay must not
+// use the future).
+bool UsableIn(const registry::ModelRecord& record, Month month) {
+  const std::optional<Date> cutoff = TrainingCutoff(record);
+  return !cutoff || *cutoff <= month.first_day();
+}
+
 StatusOr<std::optional<Arms>> CurrentArms(const config::Project& project,
-                                          registry::Registry& registry) {
+                                          registry::Registry& registry, Month month) {
   if (!project.model) return std::optional<Arms>();
   auto prod = registry.Get(project.model->name + "/production");
   if (!prod.ok() && prod.status().code() == StatusCode::kNotFound) return std::optional<Arms>();
   if (!prod.ok()) return prod.status();
+  if (!UsableIn(*prod, month)) return std::optional<Arms>();
   Arms arms{prod->id, ""};
   if (project.pipeline.shadow_challenger) {
     ASSIGN_OR_RETURN(auto versions, registry.List(project.model->name));
     for (const auto& v : versions) {  // newest first
-      if (v.version > prod->version &&
+      if (v.version > prod->version && UsableIn(v, month) &&
           (v.stage == registry::Stage::kCandidate || v.stage == registry::Stage::kApproved)) {
         arms.challenger = v.id;
         break;
@@ -520,10 +540,10 @@ StatusOr<std::optional<Arms>> CurrentArms(const config::Project& project,
 
 StatusOr<StepOutput> DoPredict(StepContext& c) {
   StepOutput out;
-  ASSIGN_OR_RETURN(std::optional<Arms> arms, CurrentArms(c.run.project, c.registry));
+  ASSIGN_OR_RETURN(std::optional<Arms> arms, CurrentArms(c.run.project, c.registry, c.month));
   if (!arms) {
     out.not_due = true;
-    out.message = "no production model yet";
+    out.message = "no production model trained before this month";
     return out;
   }
   inference::PredictOptions o;
@@ -610,7 +630,7 @@ StatusOr<std::string> InputsHash(StepContext& c, const StepDef& def) {
     h += "|" + d + "=" + (it == c.run.done.end() ? "" : it->second.second);
   }
   if (def.name == "predict" || def.name == "monitor") {
-    ASSIGN_OR_RETURN(std::optional<Arms> arms, CurrentArms(c.run.project, c.registry));
+    ASSIGN_OR_RETURN(std::optional<Arms> arms, CurrentArms(c.run.project, c.registry, c.month));
     if (arms) h += "|arms=" + arms->champion + "," + arms->challenger;
   }
   if (def.name == "train") {
