@@ -158,34 +158,6 @@ StatusOr<Reference> FromJson(const json& j) {
   return r;
 }
 
-// The project as it was when `meta` (a package's metadata.json) was trained: its splits and
-// seed, so training::LoadTrainingData and MakeSplits give back the development rows.
-StatusOr<config::Project> ProjectAsTrained(const config::Project& project, const json& meta) {
-  if (!project.model) return FailedPreconditionError("no `model:` section to rebuild the sample");
-  config::Project p = project;
-  const json& tc = meta.value("training_config", json::object());
-  p.model->seed = tc.value("seed", p.model->seed);
-  const json splits = tc.value("splits", json::object());
-  if (splits.contains("train")) {
-    auto range = [&](const char* key) -> StatusOr<config::MonthRange> {
-      const auto v = splits.at(key).get<std::vector<std::string>>();
-      if (v.size() != 2)
-        return InvalidArgumentError("metadata.json: bad split " + std::string(key));
-      ASSIGN_OR_RETURN(Month from, Month::Parse(v[0]));
-      ASSIGN_OR_RETURN(Month to, Month::Parse(v[1]));
-      return config::MonthRange{from, to};
-    };
-    ASSIGN_OR_RETURN(p.model->splits.train, range("train"));
-    ASSIGN_OR_RETURN(p.model->splits.validation, range("validation"));
-    ASSIGN_OR_RETURN(p.model->splits.oot, range("oot"));
-  } else if (splits.contains("validation_fraction")) {
-    p.model->splits = config::Splits{};
-    p.model->splits.validation_fraction = splits.value("validation_fraction", 0.2);
-    p.model->splits.test_fraction = splits.value("test_fraction", 0.2);
-  }
-  return p;
-}
-
 model::Frame Subset(const model::Frame& frame, const std::vector<std::string>& names,
                     const std::vector<uint32_t>& rows) {
   model::Frame out;
@@ -330,7 +302,7 @@ StatusOr<Reference> LoadOrBuildReference(const config::Project& project, db::Con
   ASSIGN_OR_RETURN(fs::path package_dir, reg.VerifiedPath(record.id));
   ASSIGN_OR_RETURN(model::ModelPackage package, model::ModelPackage::Load(package_dir));
   const json& meta = package.metadata();
-  ASSIGN_OR_RETURN(config::Project as_trained, ProjectAsTrained(project, meta));
+  ASSIGN_OR_RETURN(config::Project as_trained, training::ProjectAsTrained(project, meta));
   Date cutoff = Date::FromCivil(9999, 12, 31);
   const json lineage = meta.value("training_data", json::object()).value("lineage", json::object());
   if (auto c = ParseIsoDate(lineage.value("cutoff", "")); c) cutoff = *c;

@@ -234,6 +234,35 @@ StatusOr<TrainingData> LoadFromFile(const config::Project& project, db::Connecti
 
 }  // namespace
 
+// The project as it was when `meta` (a package's metadata.json) was trained: its splits and
+// seed, so training::LoadTrainingData and MakeSplits give back the development rows.
+StatusOr<config::Project> ProjectAsTrained(const config::Project& project,
+                                           const nlohmann::json& meta) {
+  if (!project.model) return FailedPreconditionError("no `model:` section to rebuild the sample");
+  config::Project p = project;
+  const nlohmann::json tc = meta.value("training_config", nlohmann::json::object());
+  p.model->seed = tc.value("seed", p.model->seed);
+  const nlohmann::json splits = tc.value("splits", nlohmann::json::object());
+  if (splits.contains("train")) {
+    auto range = [&](const char* key) -> StatusOr<config::MonthRange> {
+      const auto v = splits.at(key).get<std::vector<std::string>>();
+      if (v.size() != 2)
+        return InvalidArgumentError("metadata.json: bad split " + std::string(key));
+      ASSIGN_OR_RETURN(Month from, Month::Parse(v[0]));
+      ASSIGN_OR_RETURN(Month to, Month::Parse(v[1]));
+      return config::MonthRange{from, to};
+    };
+    ASSIGN_OR_RETURN(p.model->splits.train, range("train"));
+    ASSIGN_OR_RETURN(p.model->splits.validation, range("validation"));
+    ASSIGN_OR_RETURN(p.model->splits.oot, range("oot"));
+  } else if (splits.contains("validation_fraction")) {
+    p.model->splits = config::Splits{};
+    p.model->splits.validation_fraction = splits.value("validation_fraction", 0.2);
+    p.model->splits.test_fraction = splits.value("test_fraction", 0.2);
+  }
+  return p;
+}
+
 StatusOr<TrainingData> LoadTrainingData(const config::Project& project, db::Connection& con,
                                         Date cutoff) {
   if (!project.model) {

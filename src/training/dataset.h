@@ -43,6 +43,13 @@ struct SplitRows {
   nlohmann::json description;
 };
 
+// The project as it was when a package was trained, from its metadata.json
+// (training_config: splits and seed), so LoadTrainingData and MakeSplits give back the rows it
+// was trained, validated and tested on (the pipeline shifts windows per training).
+// FailedPrecondition without a model section; InvalidArgument for a malformed split.
+StatusOr<config::Project> ProjectAsTrained(const config::Project& project,
+                                           const nlohmann::json& meta);
+
 // Time splits by decision month from config, or a seeded stratified random split for a
 // dataset without dates. Rows outside every window are left out.
 StatusOr<SplitRows> MakeSplits(const TrainingData& data, const config::ModelDef& model);

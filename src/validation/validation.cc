@@ -152,8 +152,11 @@ StatusOr<ValidationReport> ValidateModel(const config::Project& project, db::Con
   const json& meta = package.metadata();
   const Date cutoff = CutoffOf(meta);
 
-  ASSIGN_OR_RETURN(training::TrainingData data, training::LoadTrainingData(project, con, cutoff));
-  ASSIGN_OR_RETURN(training::SplitRows splits, training::MakeSplits(data, *project.model));
+  // The windows the package was trained with (a pipeline retraining shifts them).
+  ASSIGN_OR_RETURN(const config::Project as_trained, training::ProjectAsTrained(project, meta));
+  ASSIGN_OR_RETURN(training::TrainingData data,
+                   training::LoadTrainingData(as_trained, con, cutoff));
+  ASSIGN_OR_RETURN(training::SplitRows splits, training::MakeSplits(data, *as_trained.model));
   if (splits.oot.empty() || splits.train.empty()) {
     return FailedPreconditionError("validate " + record.id + ": no " +
                                    (splits.oot.empty() ? "out-of-time" : "training") +
