@@ -150,6 +150,8 @@ TEST(PipelineCli, BackfillThenSkipThenKillAndResumeGiveTheSameOutputs) {
   CliResult first = a.Run(range);
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_NE(first.output.find("registered lending_pd/1"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("ingest: 13 months in one pass per source"), std::string::npos)
+      << first.output;
   EXPECT_NE(first.output.find("promoted lending_pd/1"), std::string::npos) << first.output;
   // Predictions exist from the first training month on, not before.
   EXPECT_FALSE(fs::exists(a.Partition("gold", "predictions", "2023-11")));
