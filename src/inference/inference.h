@@ -61,7 +61,10 @@ struct MonthRows {
 // Reads the applications decided in `month`: the gold feature-store partition of the month
 // for a feature-store project, or the rows of model.dataset whose date falls in the month.
 // FailedPrecondition naming the missing partition / a dataset without a date column.
-StatusOr<MonthRows> ReadMonth(const config::Project& project, db::Connection& con, Month month);
+// `columns` limits the read to those columns (plus the ids); empty reads every column. Rows
+// keep the source's own order.
+StatusOr<MonthRows> ReadMonth(const config::Project& project, db::Connection& con, Month month,
+                              const std::vector<std::string>& columns = {});
 
 // The reason table of the project (`reason_codes:`), or the default one.
 model::ReasonTable ProjectReasonTable(const config::Project& project);
