@@ -1,5 +1,6 @@
 // Champion/challenger analysis and the unseen-segment drift test (monitoring/compare.h).
 
+#include "training/dataset.h"
 #include "monitoring/compare.h"
 
 #include <cmath>
@@ -185,7 +186,7 @@ StatusOr<UnseenResult> UnseenSegmentCheck(const config::Project& project, db::Co
   }
   ASSIGN_OR_RETURN(db::ColumnarTable table,
                    con.QueryColumns("SELECT * FROM (" + sql + ") ORDER BY " + db::QuoteIdent(key)));
-  model::Frame frame = FrameOf(std::move(table));
+  model::Frame frame = training::ToFrame(std::move(table));
   if (frame.rows == 0) {
     return FailedPreconditionError(model_id + ": the unseen segment (" + out.segment +
                                    ") is empty");

@@ -1,5 +1,6 @@
 // MonitorMonth and RetrainRecommended (monitoring/monitoring.h).
 
+#include "training/dataset.h"
 #include "monitoring/monitoring.h"
 
 #include <chrono>
@@ -135,7 +136,7 @@ StatusOr<std::vector<StabilityRow>> Stability(const config::Project& project, db
                           " WHERE p.model_id = " + db::QuoteLiteral(m.key.model_id) +
                           " ORDER BY p.event_id";
   ASSIGN_OR_RETURN(db::ColumnarTable table, con.QueryColumns(sql));
-  model::Frame frame = FrameOf(std::move(table));
+  model::Frame frame = training::ToFrame(std::move(table));
   rows += static_cast<int64_t>(frame.rows);
   std::vector<double> pd = std::move(frame.columns[0].numbers);
   std::vector<uint8_t> approved;

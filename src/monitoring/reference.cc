@@ -184,22 +184,6 @@ model::Frame Subset(const model::Frame& frame, const std::vector<std::string>& n
 
 }  // namespace
 
-model::Frame FrameOf(db::ColumnarTable table) {
-  model::Frame f;
-  f.rows = table.rows;
-  for (auto& c : table.columns) {
-    model::FrameColumn col;
-    col.name = std::move(c.name);
-    col.text = c.is_text();
-    col.sql_type = std::string(db::TypeSql(c.type));
-    col.numbers = std::move(c.numbers);
-    col.codes = std::move(c.codes);
-    col.dictionary = std::move(c.dictionary);
-    f.columns.push_back(std::move(col));
-  }
-  return f;
-}
-
 Reference BuildReference(const model::Frame& frame, const std::vector<std::string>& features,
                          const std::vector<double>& pd, const std::vector<uint8_t>* labels,
                          const std::vector<double>& importance, double threshold) {

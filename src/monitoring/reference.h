@@ -80,7 +80,5 @@ std::filesystem::path ReferenceDir(const config::Project& project, const std::st
 Status SaveReference(const Reference& ref, const std::filesystem::path& dir);
 StatusOr<Reference> ReadReference(const std::filesystem::path& dir);
 
-// A query result as a model::Frame (columns moved).
-model::Frame FrameOf(db::ColumnarTable table);
 
 }  // namespace riskpipe::monitoring

@@ -79,6 +79,14 @@ struct StepOutput {
   json details = json::object();
 };
 
+// A step with nothing to do this month, and why.
+StepOutput NotDue(std::string why) {
+  StepOutput out;
+  out.not_due = true;
+  out.message = std::move(why);
+  return out;
+}
+
 bool Transient(const Status& s) { return s.code() == StatusCode::kUnavailable; }
 
 // Test seam (docs/pipeline.md): RISKPIPE_FAULT="step@YYYY-MM:transient:N" fails that step's
@@ -166,9 +174,7 @@ struct StepContext {
 StatusOr<StepOutput> DoIngest(StepContext& c) {
   StepOutput out;
   if (c.run.project.sources.empty()) {
-    out.not_due = true;
-    out.message = "no sources";
-    return out;
+    return NotDue("no sources");
   }
   for (const auto& source : c.run.project.sources) {
     ingest::IngestOptions o;
@@ -189,9 +195,7 @@ StatusOr<StepOutput> DoIngest(StepContext& c) {
 StatusOr<StepOutput> DoQuality(StepContext& c) {
   StepOutput out;
   if (!fs::is_directory(c.run.project.expectations_dir)) {
-    out.not_due = true;
-    out.message = "no expectation suites";
-    return out;
+    return NotDue("no expectation suites");
   }
   ASSIGN_OR_RETURN(auto suites, config::LoadExpectationSuites(c.run.project.expectations_dir));
   std::vector<quality::SuiteResult> results;
@@ -207,9 +211,7 @@ StatusOr<StepOutput> DoQuality(StepContext& c) {
     results.push_back(std::move(r));
   }
   if (results.empty()) {
-    out.not_due = true;
-    out.message = "no silver or bronze suites";
-    return out;
+    return NotDue("no silver or bronze suites");
   }
   RETURN_IF_ERROR(quality::WriteResults(c.con, c.run.mart, c.month, results, context));
   out.rows_out = static_cast<int64_t>(results.size());
@@ -229,9 +231,7 @@ StatusOr<StepOutput> DoLabels(StepContext& c) {
   StepOutput out;
   const auto& label = c.run.project.label;
   if (!label) {
-    out.not_due = true;
-    out.message = "no label section";
-    return out;
+    return NotDue("no label section");
   }
   if (label->kind == config::LabelKind::kDpd) {
     features::LoanDpdOptions o;
@@ -272,9 +272,7 @@ StatusOr<StepOutput> DoLabels(StepContext& c) {
 StatusOr<StepOutput> DoFeatures(StepContext& c) {
   StepOutput out;
   if (!c.run.project.features.defined()) {
-    out.not_due = true;
-    out.message = "no features section";
-    return out;
+    return NotDue("no features section");
   }
   features::FeatureBuildOptions o;
   o.from = o.to = c.month;
@@ -324,18 +322,14 @@ StatusOr<StepOutput> DoTrain(StepContext& c, const std::string& inputs_hash) {
   StepOutput out;
   const config::Project& project = c.run.project;
   if (!project.model) {
-    out.not_due = true;
-    out.message = "no model section";
-    return out;
+    return NotDue("no model section");
   }
   const config::TrainingSchedule& sched = project.pipeline.training;
   const Month initial = sched.initial ? *sched.initial
                         : project.model->cutoff ? Month::Of(*project.model->cutoff)
                                                 : c.run.options.from;
   if (c.month < initial) {
-    out.not_due = true;
-    out.message = "before the first training month " + initial.ToString();
-    return out;
+    return NotDue("before the first training month " + initial.ToString());
   }
   std::string why;
   ASSIGN_OR_RETURN(std::optional<Month> last, LastTraining(*c.run.meta, c.month));
@@ -356,9 +350,7 @@ StatusOr<StepOutput> DoTrain(StepContext& c, const std::string& inputs_hash) {
     }
   }
   if (why.empty()) {
-    out.not_due = true;
-    out.message = last ? "not scheduled (last trained " + last->ToString() + ")" : "not scheduled";
-    return out;
+    return NotDue(last ? "not scheduled (last trained " + last->ToString() + ")" : "not scheduled");
   }
   // The same inputs trained before (a resumed run): reuse that version, do not register twice.
   const std::string name = project.model->name;
@@ -420,9 +412,7 @@ StatusOr<StepOutput> DoValidate(StepContext& c) {
   StepOutput out;
   const auto model = TrainedThisMonth(c.run, c.month);
   if (!model) {
-    out.not_due = true;
-    out.message = "no new model";
-    return out;
+    return NotDue("no new model");
   }
   ASSIGN_OR_RETURN(validation::ValidationReport report,
                    validation::ValidateModel(ShiftedProject(c.run.project, c.month), c.con,
@@ -448,9 +438,7 @@ StatusOr<StepOutput> DoApprove(StepContext& c) {
   StepOutput out;
   const auto model = TrainedThisMonth(c.run, c.month);
   if (!model) {
-    out.not_due = true;
-    out.message = "no new model";
-    return out;
+    return NotDue("no new model");
   }
   ASSIGN_OR_RETURN(registry::ModelRecord record, c.registry.Get(*model));
   const auto& auto_approve = c.run.project.pipeline.auto_approve;
@@ -543,9 +531,7 @@ StatusOr<StepOutput> DoPredict(StepContext& c) {
   StepOutput out;
   ASSIGN_OR_RETURN(std::optional<Arms> arms, CurrentArms(c.run.project, c.registry, c.month));
   if (!arms) {
-    out.not_due = true;
-    out.message = "no production model trained before this month";
-    return out;
+    return NotDue("no production model trained before this month");
   }
   inference::PredictOptions o;
   o.month = c.month;
@@ -571,9 +557,7 @@ StatusOr<StepOutput> DoMonitor(StepContext& c) {
   const fs::path predictions = c.run.mart.PartitionFile(
       datamart::Layer::kGold, inference::kPredictionsTable, c.month.first_day());
   if (!fs::exists(predictions)) {
-    out.not_due = true;
-    out.message = "no predictions this month";
-    return out;
+    return NotDue("no predictions this month");
   }
   ASSIGN_OR_RETURN(monitoring::MonitorSummary s,
                    monitoring::MonitorMonth(c.run.project, c.con, c.month));
@@ -589,9 +573,7 @@ StatusOr<StepOutput> DoMonitor(StepContext& c) {
 StatusOr<StepOutput> DoMaterialize(StepContext& c) {
   StepOutput out;
   if (!c.run.project.features.defined()) {
-    out.not_due = true;
-    out.message = "no features section";
-    return out;
+    return NotDue("no features section");
   }
   features::MaterializeOptions o;
   o.as_of = c.month.Next().first_day().AddDays(-1);
