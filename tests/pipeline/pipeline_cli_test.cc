@@ -191,6 +191,26 @@ TEST(PipelineCli, BackfillThenSkipThenKillAndResumeGiveTheSameOutputs) {
     EXPECT_GT(with_reason, written->rows / 2) << "reason codes are written";
   }
 
+  // `riskpipe predict` by hand replaces the month with the same rows; bad references are
+  // usage errors naming what is wrong.
+  {
+    const fs::path jan = a.Partition("gold", "predictions", "2024-01");
+    const fs::path saved = a.path() / "jan.parquet";
+    fs::copy_file(jan, saved);
+    CliResult predict = a.Run("predict --month 2024-01 --model lending_pd/1");
+    ASSERT_EQ(predict.exit_code, 0) << predict.output;
+    EXPECT_NE(predict.output.find("2024-01: "), std::string::npos) << predict.output;
+    EXPECT_EQ(Difference(jan, saved), 0);
+    CliResult unknown = a.Run("predict --month 2024-01 --model lending_pd/9");
+    EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+    EXPECT_NE(unknown.output.find("lending_pd/9"), std::string::npos) << unknown.output;
+    CliResult no_month = a.Run("predict");
+    EXPECT_EQ(no_month.exit_code, 2) << no_month.output;
+    CliResult missing = a.Run("predict --month 2030-01");
+    EXPECT_EQ(missing.exit_code, 1) << missing.output;
+    EXPECT_NE(missing.output.find("features build"), std::string::npos) << missing.output;
+  }
+
   // Nothing changed: every step is skipped.
   CliResult again = a.Run(range);
   ASSERT_EQ(again.exit_code, 0) << again.output;
