@@ -7,13 +7,22 @@ namespace riskpipe::synth {
 
 constexpr int MonthIndex(int year, int month) { return year * 12 + month - 1; }
 
-// Lending datamart (a): a macro shock hits the application cohorts from 2024-07 on. Incomes
-// (Annual_Income and everything derived from it) fall by 12%, and the latent-risk threshold
-// drops so the default rate rises from the 28.9% of data-spec A.3.2 to about 36%.
-inline constexpr int kShockFirstCohort = MonthIndex(2024, 7);
+// Lending datamart (a): a macro shock hits the application cohorts from 2024-01 on (early enough
+// in the 24 months of data that its labels mature, 6 months later, inside the demo's window:
+// docs/synthetic-data.md, "Drift"). Two parts:
+//  - the applicants get riskier: their common credit-quality factor Q is drawn around
+//    kShockQualityShift instead of 0, so every driver loaded on it (interest rate, debt,
+//    enquiries, delays, short histories, ...) worsens a little; a model sees this (score PSI,
+//    approval rate) and predicts more defaults for it;
+//  - defaults rise beyond what the profiles explain: the latent-risk threshold drops until the
+//    default rate reaches kShockDefaultRate. This part only shows when the labels mature
+//    (calibration gap), and a model recalibrated on shocked cohorts corrects it.
+// Incomes (Annual_Income and everything derived from it) also fall by 12%.
+inline constexpr int kShockFirstCohort = MonthIndex(2024, 1);
 inline constexpr double kShockIncomeFactor = 0.88;
+inline constexpr double kShockQualityShift = 0.4;
 inline constexpr double kBaseDefaultRate = 0.289;
-inline constexpr double kShockDefaultRate = 0.36;
+inline constexpr double kShockDefaultRate = 0.45;
 
 // Lending datamart (b): a product change from the 2024-10 cohort on: a 15000 loan repaid in
 // 10 instalments of 1500 (before: 10000 in 10 of 1000, data-spec A.3).

@@ -116,8 +116,12 @@ const Thresholds& RiskThresholds() {
       }
     }
     const double sd = std::sqrt(var);
+    // The shocked cohorts' risk is centred on the quality shift times sum(weight * loading).
+    double shift = 0;
+    for (int j = 0; j < kDriverCount; ++j) shift += kWeight[j] * kLoading[j];
+    shift *= kShockQualityShift;
     return Thresholds{sd * InverseNormalCdf(1 - kBaseDefaultRate),
-                      sd * InverseNormalCdf(1 - kShockDefaultRate)};
+                      shift + sd * InverseNormalCdf(1 - kShockDefaultRate)};
   }();
   return t;
 }
@@ -191,7 +195,8 @@ Customer DrawCustomer(uint64_t seed, int64_t index, int cohort, uint32_t hex) {
   const int month = FirstCohortMonthIndex() + cohort;
   c.application_date = Date::FromCivil(month / 12, month % 12 + 1, 1);
 
-  const double q = rng.Normal();
+  const bool shocked = month >= kShockFirstCohort;
+  const double q = rng.Normal() + (shocked ? kShockQualityShift : 0.0);
   double z[kDriverCount];
   double risk = 0;
   for (int j = 0; j < kDriverCount; ++j) {
@@ -210,7 +215,7 @@ Customer DrawCustomer(uint64_t seed, int64_t index, int cohort, uint32_t hex) {
   c.credit_cards = FromCdf(kCreditCardW, u(kCreditCards));
   c.num_loans = FromCdf(kNumLoansW, u(kNumLoans));
   c.bank_accounts = FromCdf(kBankAccountW, u(kBankAccounts));
-  const double income_factor = month >= kShockFirstCohort ? kShockIncomeFactor : 1.0;
+  const double income_factor = shocked ? kShockIncomeFactor : 1.0;
   c.annual_income = Cents(Quantile(kIncomeQ, u_safe(kIncome)) * income_factor);
   c.age = 14 + FromCdf(kAgeW, u_safe(kAge));
   c.credit_mix = FromCdf(kCreditMixW, u(kCreditMix));
@@ -220,7 +225,7 @@ Customer DrawCustomer(uint64_t seed, int64_t index, int cohort, uint32_t hex) {
   const double noise = kRiskNoise * rng.Normal();
   c.latent_risk = risk + noise;
   const Thresholds& t = RiskThresholds();
-  c.defaulted = c.latent_risk > (month >= kShockFirstCohort ? t.shock : t.base);
+  c.defaulted = c.latent_risk > (shocked ? t.shock : t.base);
   c.payment_pattern = c.defaulted ? 1 + static_cast<int>(rng.Categorical(kPatternW)) : 0;
 
   // Values that follow from the drivers or from Q only; they are not in the latent risk.

@@ -183,7 +183,7 @@ TEST_F(LendingData, DefaultRateIsNearTheSpecBaseAndRisesAfterTheShock) {
   double before = 0, before_n = 0, after = 0, after_n = 0;
   for (const auto& r : attributes_->rows) {
     const int label = labels_->at(r[id]);
-    if (r[start] < "2024-07-01") {
+    if (r[start] < "2024-01-01") {
       before += label;
       ++before_n;
     } else {
@@ -192,7 +192,35 @@ TEST_F(LendingData, DefaultRateIsNearTheSpecBaseAndRisesAfterTheShock) {
     }
   }
   EXPECT_NEAR(before / before_n, 0.289, 0.025);
-  EXPECT_NEAR(after / after_n, 0.36, 0.035);
+  EXPECT_NEAR(after / after_n, 0.45, 0.035);
+}
+
+// The shock's other half (drift.h): the shocked applicants are riskier on paper too (credit
+// quality shifted), and their incomes are 12% lower.
+TEST_F(LendingData, ShockedCohortsHaveRiskierProfilesAndLowerIncomes) {
+  const int rate = financials_->Col("Interest_Rate");
+  const int income = financials_->Col("Annual_Income"), snap = financials_->Col("snapshot_date");
+  double rate_sum[2] = {0, 0}, rate_n[2] = {0, 0};
+  std::vector<double> incomes[2];
+  for (const auto& r : financials_->rows) {
+    const int shocked = r[snap] >= "2024-01-01";
+    const double x = ToDouble(r[rate]);
+    if (x >= 0 && x <= 50) {  // clean rates only (data-spec A.5: 99..5789 are entry errors)
+      rate_sum[shocked] += x;
+      rate_n[shocked] += 1;
+    }
+    std::string v = r[income];
+    while (!v.empty() && v.back() == '_') v.pop_back();
+    if (!v.empty() && ToDouble(v) < 250000) incomes[shocked].push_back(ToDouble(v));
+  }
+  // Q shifted by 0.4 moves the interest-rate score by 0.2 sd: about 2 points of rate.
+  EXPECT_GT(rate_sum[1] / rate_n[1] - rate_sum[0] / rate_n[0], 1.0);
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  // 12% lower on the income quantile, plus the quality shift (income loads on Q).
+  EXPECT_LT(median(incomes[1]), 0.92 * median(incomes[0]));
 }
 
 TEST_F(LendingData, ProductChangeRaisesTheLoanAmountFromOctober2024) {
