@@ -3,6 +3,9 @@
 #include "training/dataset.h"
 #include "monitoring/monitoring.h"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -208,30 +211,139 @@ StatusOr<std::vector<Keyed<PerformanceRow>>> Performance(const config::Project& 
   return out;
 }
 
-StatusOr<std::optional<int64_t>> DqFailures(db::Connection& con, const datamart::Datamart& mart,
-                                            Month month) {
+StatusOr<std::optional<DqResult>> DqFailures(db::Connection& con, const datamart::Datamart& mart,
+                                             Month month) {
   const fs::path file = mart.PartitionFile(Layer::kGold, "data_quality", month.first_day());
-  if (!fs::exists(file)) return std::optional<int64_t>();
-  ASSIGN_OR_RETURN(int64_t n, con.QueryInt("SELECT count(*) FROM read_parquet(" + Lit(file) +
-                                           ") WHERE outcome = 'fail'"));
-  return std::optional<int64_t>(n);
+  if (!fs::exists(file)) return std::optional<DqResult>();
+  ASSIGN_OR_RETURN(db::Table t,
+                   con.Query("SELECT layer, table_name, expectation, severity, "
+                             "coalesce(observed_text, CAST(observed AS VARCHAR), ''), "
+                             "coalesce(threshold, '') FROM read_parquet(" + Lit(file) +
+                             ") WHERE outcome = 'fail' ORDER BY layer, table_name, ordinal"));
+  DqResult dq;
+  for (const auto& row : t.rows) {
+    std::vector<std::string> f;
+    for (const auto& v : row) {
+      f.push_back(std::holds_alternative<std::string>(v) ? std::get<std::string>(v) : "");
+    }
+    ++dq.failures;
+    dq.errors += f[3] == "error";
+    dq.failed.push_back(std::move(f));
+  }
+  return std::optional<DqResult>(std::move(dq));
 }
 
-// Consecutive months before `month` with an unresolved score_psi alert for `model_id`.
-StatusOr<int> PriorPsiStreak(metastore::Metastore& store, const std::string& model_id, Month month,
-                             int horizon) {
-  if (horizon <= 0) return 0;
+// The run of consecutive months before `month` with an unresolved score_psi alert for
+// `model_id`: its length and first month. A month without predictions (stopped by the quality
+// gate, say) neither counts nor breaks the run: nothing was monitored then.
+struct PsiRun {
+  int months = 0;
+  std::optional<Month> since;
+};
+StatusOr<PsiRun> PriorPsiStreak(metastore::Metastore& store, const datamart::Datamart& mart,
+                                const std::string& model_id, Month month, int horizon) {
+  PsiRun run;
+  if (horizon <= 0) return run;
+  // Skipped months widen the window: look back twice the horizon.
   metastore::AlertFilter f;
   f.model_id = model_id;
   f.check_name = "score_psi";
-  f.from_month = month.Next(-horizon).ToString();
+  f.from_month = month.Next(-2 * horizon).ToString();
   f.to_month = month.Next(-1).ToString();
   ASSIGN_OR_RETURN(std::vector<metastore::AlertRow> rows, store.ListAlerts(f));
   std::set<std::string> months;
   for (const auto& a : rows) months.insert(a.month);
-  int streak = 0;
-  for (Month m = month.Next(-1); months.count(m.ToString()); m = m.Next(-1)) ++streak;
-  return streak;
+  for (Month m = month.Next(-1); m >= month.Next(-2 * horizon); m = m.Next(-1)) {
+    if (months.count(m.ToString())) {
+      ++run.months;
+      run.since = m;
+    } else if (fs::exists(mart.PartitionFile(Layer::kGold, kPredictionsTable, m.first_day()))) {
+      break;
+    }
+  }
+  return run;
+}
+
+// Realised calibration per model and matured scoring month: observed default rate and mean PD
+// of its labelled rows.
+using CalibrationEvidence = std::map<std::string, std::map<int, std::pair<double, double>>>;
+
+// The evidence already in gold/monitoring_performance (months matured before this run).
+StatusOr<CalibrationEvidence> MaturedCalibration(db::Connection& con,
+                                                 const datamart::Datamart& mart, Month month) {
+  CalibrationEvidence out;
+  std::string files;
+  for (const Date d : mart.ListPartitions(Layer::kGold, kPerformanceTable)) {
+    if (Month::Of(d) > month) continue;
+    files += (files.empty() ? "" : ", ") + Lit(mart.PartitionFile(Layer::kGold, kPerformanceTable, d));
+  }
+  if (files.empty()) return out;
+  ASSIGN_OR_RETURN(
+      db::Table t,
+      con.Query("SELECT model_id, CAST(snapshot_date AS VARCHAR), "
+                "max(CASE WHEN metric = 'default_rate' THEN value END), "
+                "max(CASE WHEN metric = 'mean_pd' THEN value END) FROM read_parquet([" + files +
+                "], hive_partitioning = true) WHERE status = 'matured' AND bucket IS NULL AND "
+                "metric IN ('default_rate', 'mean_pd') GROUP BY ALL"));
+  for (const auto& row : t.rows) {
+    if (!std::holds_alternative<double>(row[2]) || !std::holds_alternative<double>(row[3])) continue;
+    ASSIGN_OR_RETURN(Month m, Month::Parse(std::get<std::string>(row[1]).substr(0, 7)));
+    out[std::get<std::string>(row[0])][m.index()] = {std::get<double>(row[2]),
+                                                     std::get<double>(row[3])};
+  }
+  return out;
+}
+
+// Appends a calibration_gap row after each model's mean_pd row of scoring month `s`: realised =
+// observed default rate - mean PD of the labelled rows (matured months); estimated = what the
+// model's latest calibration evidence predicts for the month's PDs, mean PD x (observed / mean
+// PD of its newest scoring month before `s` that has matured, else of its out-of-time rows) -
+// mean PD. The plain estimates assume the PDs are calibrated; this one carries the last known
+// miscalibration forward, so a shock seen in matured months shows in the immature ones, and a
+// model recalibrated on the shocked population shows its own (out-of-time) calibration.
+// Records the month's realised values as evidence for later months.
+Status AddCalibrationGap(const config::Project& project, db::Connection& con, Month s,
+                         bool matured, CalibrationEvidence& evidence,
+                         std::map<std::string, Reference>& references,
+                         std::vector<Keyed<PerformanceRow>>& perf) {
+  std::vector<Keyed<PerformanceRow>> out;
+  out.reserve(perf.size() + 4);
+  for (size_t i = 0; i < perf.size(); ++i) {
+    out.push_back(perf[i]);
+    if (perf[i].row.metric != "mean_pd" || !perf[i].row.bucket.empty()) continue;
+    const std::string& id = perf[i].model.model_id;
+    const PerformanceRow* dr = nullptr;
+    for (const auto& k : perf) {
+      if (k.model.model_id == id && k.row.metric == "default_rate" && k.row.bucket.empty()) dr = &k.row;
+    }
+    const PerformanceRow& mp = perf[i].row;
+    PerformanceRow gap = mp;
+    gap.metric = "calibration_gap";
+    gap.value.reset();
+    gap.estimated.reset();
+    if (matured && dr && dr->value && mp.value) {
+      gap.value = *dr->value - *mp.value;
+      evidence[id][s.index()] = {*dr->value, *mp.value};
+    }
+    double ratio = std::nan("");
+    const auto& mine = evidence[id];
+    if (auto it = mine.lower_bound(s.index()); it != mine.begin()) {
+      --it;
+      if (it->second.second > 0) ratio = it->second.first / it->second.second;
+    } else {
+      if (!references.count(id)) {
+        ASSIGN_OR_RETURN(references[id], LoadOrBuildReference(project, con, id));
+      }
+      const Reference& ref = references[id];
+      if (ref.oot_mean_pd > 0) ratio = ref.oot_default_rate / ref.oot_mean_pd;
+    }
+    if (!std::isnan(ratio) && mp.estimated) {
+      gap.estimated = std::min(1.0, *mp.estimated * ratio) - *mp.estimated;
+    }
+    out.push_back({perf[i].model, std::move(gap)});
+  }
+  perf = std::move(out);
+  return OkStatus();
 }
 
 }  // namespace
@@ -273,10 +385,16 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
   }
   RETURN_IF_ERROR(internal::WriteStability(con, mart, month, stability).status());
   // 2. Performance of the scoring months still moving (immature or maturing now) and of
-  // earlier ones never written.
+  // earlier ones never written, oldest first so that each month's calibration estimate can use
+  // the months before it that matured.
   const Month oldest_moving = month.Next(-(LabelLagMonths(project) + 1));
   std::map<std::string, std::vector<MaturedMonth>> matured_now;
-  for (const Date d : mart.ListPartitions(Layer::kGold, kPredictionsTable)) {
+  ASSIGN_OR_RETURN(CalibrationEvidence evidence, MaturedCalibration(con, mart, month));
+  std::map<std::string, Reference> references;
+  for (const ModelInMonth& m : models) references[m.key.model_id] = m.ref;
+  std::vector<Date> scoring = mart.ListPartitions(Layer::kGold, kPredictionsTable);
+  std::sort(scoring.begin(), scoring.end());
+  for (const Date d : scoring) {
     const Month s = Month::Of(d);
     if (s > month) continue;
     const bool written = fs::exists(mart.PartitionFile(Layer::kGold, kPerformanceTable, d));
@@ -284,6 +402,8 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
     if (options.log) options.log("performance of scoring month " + s.ToString());
     ASSIGN_OR_RETURN(std::vector<Keyed<PerformanceRow>> perf,
                      Performance(project, con, mart, s, month));
+    RETURN_IF_ERROR(
+        AddCalibrationGap(project, con, s, Matured(project, s, month), evidence, references, perf));
     RETURN_IF_ERROR(internal::WritePerformance(con, mart, s, perf).status());
     summary.performance_months.push_back(s);
     if (Matured(project, s, month) && !Matured(project, s, month.Next(-1))) {
@@ -298,7 +418,7 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
   // 3. The governance policy -> alerts.
   ASSIGN_OR_RETURN(metastore::Metastore store,
                    metastore::Metastore::Open(project.workspace / "metastore.sqlite"));
-  ASSIGN_OR_RETURN(std::optional<int64_t> dq, DqFailures(con, mart, month));
+  ASSIGN_OR_RETURN(std::optional<DqResult> dq, DqFailures(con, mart, month));
   std::vector<metastore::AlertRow> alerts;
   for (const ModelInMonth& m : models) {
     PolicyInput in;
@@ -308,10 +428,13 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
     in.reference = &m.ref;
     in.stability = by_model[m.key.model_id];
     in.matured = matured_now[m.key.model_id];
-    in.dq_failures = dq;
-    ASSIGN_OR_RETURN(in.prior_psi_warn_months,
-                     PriorPsiStreak(store, m.key.model_id, month,
-                                    project.governance.retrain.consecutive_warn_months));
+    in.dq = dq;
+    // The run's length matters up to the consecutive-months rule; its start up to a year back.
+    ASSIGN_OR_RETURN(PsiRun run,
+                     PriorPsiStreak(store, mart, m.key.model_id, month,
+                                    std::max(12, project.governance.retrain.consecutive_warn_months)));
+    in.prior_psi_warn_months = run.months;
+    in.prior_psi_since = run.since;
     for (auto& a : EvaluatePolicy(project.governance, in)) {
       if (a.severity == "act")
         ++summary.alerts_act;
@@ -327,6 +450,26 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
   RETURN_IF_ERROR(internal::WriteAlerts(con, mart, month, alerts).status());
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;
+}
+
+StatusOr<int> RaiseQualityAlerts(const config::Project& project, db::Connection& con,
+                                 Month month, const std::string& model_id) {
+  const datamart::Datamart mart(project.workspace / "datamart");
+  ASSIGN_OR_RETURN(std::optional<DqResult> dq, DqFailures(con, mart, month));
+  PolicyInput in;
+  in.month = month;
+  in.model_id = model_id;
+  const size_t slash = model_id.rfind('/');
+  in.model_name = slash == std::string::npos
+                      ? (project.model ? project.model->name : project.name)
+                      : model_id.substr(0, slash);
+  in.dq = dq;
+  std::vector<metastore::AlertRow> alerts = EvaluatePolicy(project.governance, in);
+  ASSIGN_OR_RETURN(metastore::Metastore store,
+                   metastore::Metastore::Open(project.workspace / "metastore.sqlite"));
+  RETURN_IF_ERROR(store.ReplaceMonthAlerts(month.ToString(), {model_id}, alerts));
+  RETURN_IF_ERROR(internal::WriteAlerts(con, mart, month, alerts).status());
+  return static_cast<int>(alerts.size());
 }
 
 StatusOr<std::optional<RetrainTrigger>> RetrainRecommended(const config::Project& project,
@@ -352,13 +495,23 @@ StatusOr<std::optional<RetrainTrigger>> RetrainRecommended(const config::Project
         slash == std::string::npos ? 0 : std::atoll(a.model_id.c_str() + slash + 1);
     if (newest > 0 && version < newest) continue;  // a newer version already answers it
     ASSIGN_OR_RETURN(Month m, Month::Parse(a.month));
-    if (!trigger) trigger = RetrainTrigger{std::string(model_name), a.model_id, m, {}, {}};
-    if (m >= trigger->month) {
+    if (!trigger) trigger = RetrainTrigger{std::string(model_name), a.model_id, m, {}, {}, {}};
+    // Newest first: the latest alert states the current reasons.
+    const bool newest_so_far = m >= trigger->month;
+    if (newest_so_far) {
       trigger->month = m;
       trigger->model_id = a.model_id;
     }
-    trigger->reasons.push_back(a.message);
-    trigger->alert_ids.push_back(a.alert_id);
+    trigger->reasons.insert(newest_so_far ? trigger->reasons.begin() : trigger->reasons.end(),
+                            a.message);
+    trigger->alert_ids.insert(
+        newest_so_far ? trigger->alert_ids.begin() : trigger->alert_ids.end(), a.alert_id);
+    const auto evidence = nlohmann::json::parse(a.evidence_json, nullptr, false);
+    if (evidence.is_object() && evidence.value("drift_since", nlohmann::json()).is_string()) {
+      if (auto since = Month::Parse(evidence["drift_since"].get<std::string>()); since.ok()) {
+        if (!trigger->drift_since || *since < *trigger->drift_since) trigger->drift_since = *since;
+      }
+    }
   }
   return trigger;
 }

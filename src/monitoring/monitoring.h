@@ -49,13 +49,26 @@ struct MonitorOptions {
 StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connection& con,
                                       Month month, const MonitorOptions& options = {});
 
+// The data-quality alerts of a month that the quality gate stopped (so it has no predictions to
+// monitor): the policy's dq_failures check on gold/data_quality of `month` (an error-severity
+// failure is an act alert for the data engineer), raised for `model_id`, the production model
+// whose decisions the month would have fed ("" when there is none yet). Replaces the month's
+// alerts of that model in the metastore and gold/monitoring_alerts partition `month`. Returns
+// the number of alerts; errors of the stores.
+StatusOr<int> RaiseQualityAlerts(const config::Project& project, db::Connection& con,
+                                 Month month, const std::string& model_id);
+
 // The runner's retraining trigger for `model_name`.
 struct RetrainTrigger {
   std::string model_name;
   std::string model_id;              // the version whose alerts recommend it
   Month month;                       // the latest month with a retrain alert
-  std::vector<std::string> reasons;  // alert messages
+  std::vector<std::string> reasons;  // alert messages, the newest month's first
   std::vector<std::string> alert_ids;
+  // The earliest month the drift behind these alerts began (their evidence's drift_since);
+  // nullopt when they are scheduled refreshes in quiet months. A retrain whose calibration
+  // window starts before it would fit the population the alerts are about to leave behind.
+  std::optional<Month> drift_since;
 };
 
 // A trigger when an unresolved `retrain` alert exists for `model_name` in the lookback window

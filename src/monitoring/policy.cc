@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "core/hash.h"
 
@@ -156,22 +157,54 @@ std::vector<metastore::AlertRow> EvaluatePolicy(const config::GovernanceDef& p,
                {"labelled", dr->labelled}});
     }
   }
-  if (in.dq_failures) {
-    b.Check("dq_failures", "dq_failures", "", static_cast<double>(*in.dq_failures), p.dq_failures,
-            "failed data-quality expectations:", {{"failures", *in.dq_failures}});
+  if (in.dq && in.dq->failures > 0) {
+    json failed = json::array();
+    std::string names;
+    for (const auto& f : in.dq->failed) {
+      failed.push_back({{"layer", f[0]}, {"table", f[1]}, {"expectation", f[2]},
+                        {"severity", f[3]}, {"observed", f[4]}, {"threshold", f[5]}});
+      names += (names.empty() ? "" : ", ") + f[0] + "/" + f[1] + " " + f[2];
+    }
+    json evidence = {{"failures", in.dq->failures}, {"errors", in.dq->errors},
+                     {"failed", failed}};
+    const double n = static_cast<double>(in.dq->failures);
+    if (in.dq->errors > 0) {
+      // An error-severity expectation failed: the data itself is broken (the quality gate
+      // stops such a month), whatever the count: act, for the data engineer.
+      b.Add("dq_failures", "act", "dq_failures", "", n, p.dq_failures.act, "investigate",
+            std::to_string(in.dq->errors) + " error-severity data-quality expectation(s) failed (" +
+                names + "): fix or re-deliver the feed and re-run the month",
+            std::move(evidence), {{"warn", p.dq_failures.warn}, {"act", p.dq_failures.act},
+                                  {"any_error", "act"}});
+    } else {
+      b.Check("dq_failures", "dq_failures", "", n, p.dq_failures,
+              "failed data-quality expectations (" + names + "):", std::move(evidence));
+    }
   }
-  // The retrain rule.
+  // The retrain rule, and since when the population has drifted (the earliest month any
+  // drift behind it began).
   std::vector<std::string> reasons;
   json ids = json::array();
   bool psi_alert = false;
+  std::optional<Month> drift_since;
+  auto drifted_from = [&drift_since](Month m) {
+    if (!drift_since || m < *drift_since) drift_since = m;
+  };
   for (const auto& a : b.alerts()) {
-    if (a.action == "retrain") {
-      reasons.push_back(a.message);
-      ids.push_back(a.alert_id);
-    }
     psi_alert |= a.check_name == "score_psi";
+    if (a.action != "retrain") continue;
+    reasons.push_back(a.message);
+    ids.push_back(a.alert_id);
+    const json e = json::parse(a.evidence_json, nullptr, false);
+    StatusOr<Month> scoring = InvalidArgumentError("not a performance alert");
+    if (e.is_object()) scoring = Month::Parse(e.value("scoring_month", ""));
+    drifted_from(scoring.ok() ? *scoring : in.month);
   }
   const int streak = psi_alert ? in.prior_psi_warn_months + 1 : 0;
+  if (psi_alert) {
+    drifted_from(in.prior_psi_warn_months > 0 && in.prior_psi_since ? *in.prior_psi_since
+                                                                      : in.month);
+  }
   const int need = p.retrain.consecutive_warn_months;
   if (need > 0 && streak >= need) {
     reasons.push_back("score PSI at or above warn for " + std::to_string(streak) +
@@ -189,7 +222,10 @@ std::vector<metastore::AlertRow> EvaluatePolicy(const config::GovernanceDef& p,
     std::string message = "retrain recommended: ";
     for (size_t i = 0; i < reasons.size(); ++i) message += (i ? "; " : "") + reasons[i];
     b.Add("retrain", "act", "", "", std::nan(""), std::nan(""), "retrain", message,
-          {{"reasons", reasons}, {"alert_ids", ids}, {"psi_warn_streak", streak}},
+          {{"reasons", reasons},
+           {"alert_ids", ids},
+           {"psi_warn_streak", streak},
+           {"drift_since", drift_since ? json(drift_since->ToString()) : json(nullptr)}},
           {{"consecutive_warn_months", need}, {"max_age_months", p.retrain.max_age_months}});
   }
   return std::move(b.alerts());

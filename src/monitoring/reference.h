@@ -2,12 +2,14 @@
 // The development reference of a model version: what monitoring compares every month with.
 // Score bins and sorted PDs, approval rate, and per feature its bins (numeric: reference
 // deciles; text: levels), bin shares with a separate missing bin, null rate, mean |attribution|
-// and mean per score decile. Built once from the model's development sample (its train and
-// validation rows, reproduced from metadata.json) and cached as JSON plus a binary file of the
+// and mean per score decile. Built once from the model's held-out development rows (its
+// validation and out-of-time rows, reproduced from metadata.json; training rows are scored
+// over-confidently by flexible models) and cached as JSON plus a binary file of the
 // sorted PDs under <workspace>/monitoring/reference/<name>/<version>/. Plain values.
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +52,11 @@ struct Reference {
   double threshold = 0.5;            // decline when pd >= threshold
   double approval_rate = 0, mean_pd = 0, default_rate = 0;
   double auc = 0;  // development AUC (metadata: out-of-time, else validation, else this sample)
+  // Observed default rate and mean PD of the out-of-time rows alone (NaN without them): the
+  // model's calibration on data it was neither fitted nor calibrated on, the evidence for its
+  // estimated calibration gap until its own scoring months mature.
+  double oot_default_rate = std::numeric_limits<double>::quiet_NaN();
+  double oot_mean_pd = std::numeric_limits<double>::quiet_NaN();
   std::optional<Month> oot_end;            // last month the model's data covered
   std::vector<FeatureReference> features;  // the model's input features, in its order
   std::vector<int> profile;  // indices into features: the top numeric ones by importance

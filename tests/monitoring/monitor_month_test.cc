@@ -1,7 +1,9 @@
 // Tests of MonitorMonth on a workspace built here with DuckDB SQL (gold/predictions,
 // gold/feature_store and gold/label_store as docs/features.md, docs/labels.md and the gold
 // schemas describe) and a cached development reference: performance only on matured labels,
-// idempotent re-runs, alerts at the policy's thresholds, the retrain recommendation.
+// idempotent re-runs, alerts at the policy's thresholds, the retrain recommendation and the
+// month its drift began, the calibration gap (realised and carried forward) and the alerts of a
+// month the quality gate stopped.
 
 #include "monitoring/monitoring.h"
 
@@ -267,6 +269,98 @@ TEST_F(MonitorMonthTest, AlertNoLongerRaisedIsResolvedNotDeleted) {
   ASSERT_EQ(all->size(), 1u);
   EXPECT_FALSE((*all)[0].resolved_at.empty());
   EXPECT_EQ(Value("monitoring_alerts", "check_name = 'score_psi'", "count(*)"), 0);
+}
+
+TEST_F(MonitorMonthTest, CalibrationGapIsRealisedOnceMaturedAndCarriedForwardBeforeThat) {
+  // PDs 0.10 above the fixture's 25% default rate: mean PD 0.35, observed 0.25.
+  Write("2024-01", 0.1);
+  Write("2024-02", 0.1);
+  Write("2024-03", 0.1);
+  ASSERT_TRUE(MonitorMonth(project_, *con_, *Month::Parse("2024-03"), NoImportance()).ok());
+  const std::string gap = "metric = 'calibration_gap' AND snapshot_date = DATE ";
+  // 2024-01 matured: observed 250/999 minus the labelled rows' (i = 1..999) mean PD 0.35025.
+  EXPECT_NEAR(Value("monitoring_performance", gap + "'2024-01-01'"), 250.0 / 999 - 0.35025, 1e-9);
+  // No earlier evidence for 2024-01 (and the fixture reference has no out-of-time rows).
+  EXPECT_TRUE(std::isnan(Value("monitoring_performance", gap + "'2024-01-01'", "estimated")));
+  // 2024-02 and 2024-03 are immature: no realised gap, the 2024-01 ratio carried forward.
+  EXPECT_TRUE(std::isnan(Value("monitoring_performance", gap + "'2024-02-01'")));
+  EXPECT_NEAR(Value("monitoring_performance", gap + "'2024-02-01'", "estimated"), -0.10, 2e-3);
+  EXPECT_NEAR(Value("monitoring_performance", gap + "'2024-03-01'", "estimated"), -0.10, 2e-3);
+}
+
+TEST_F(MonitorMonthTest, NewModelsCalibrationEstimateComesFromItsOutOfTimeRows) {
+  auto ref = ReadReference(ReferenceDir(project_, "m/1"));
+  ASSERT_TRUE(ref.ok());
+  ref->oot_default_rate = 0.30;
+  ref->oot_mean_pd = 0.25;  // the model predicted 20% too few defaults out of time
+  ASSERT_TRUE(SaveReference(*ref, ReferenceDir(project_, "m/1")).ok());
+  Write("2024-01", 0.0);
+  ASSERT_TRUE(MonitorMonth(project_, *con_, *Month::Parse("2024-01"), NoImportance()).ok());
+  // Mean PD 0.25 x 1.2 - 0.25.
+  EXPECT_NEAR(Value("monitoring_performance",
+                    "metric = 'calibration_gap' AND snapshot_date = DATE '2024-01-01'",
+                    "estimated"),
+              0.05, 1e-9);
+}
+
+TEST_F(MonitorMonthTest, QualityGateStopRaisesAnActAlertWithTheFailedExpectations) {
+  const datamart::Datamart mart(project_.workspace / "datamart");
+  const Month mar = *Month::Parse("2024-03");
+  ASSERT_TRUE(mart.WritePartition(
+                      *con_, Layer::kGold, "data_quality", mar.first_day(),
+                      "SELECT * FROM (VALUES "
+                      "('silver', 'clicks', 3, 'fe_7_present', 'error', 'fail', 1.0, "
+                      "'1 (9000 of 9000 rows null)', '<= 0.01'), "
+                      "('silver', 'fin', 7, 'income_distribution', 'warn', 'fail', 0.07, "
+                      "'PSI 0.07', 'PSI <= 0.05'), "
+                      "('silver', 'fin', 1, 'rows', 'error', 'pass', 500.0, '500', '> 0')) "
+                      "t(layer, table_name, ordinal, expectation, severity, outcome, observed, "
+                      "observed_text, threshold)")
+                  .ok());
+  auto n = RaiseQualityAlerts(project_, *con_, mar, "m/1");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);
+  auto store = metastore::Metastore::Open(project_.workspace / "metastore.sqlite");
+  ASSERT_TRUE(store.ok());
+  auto alerts = store->ListAlerts(Filter("2024-03", "dq_failures"));
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(alerts->size(), 1u);
+  const auto& a = (*alerts)[0];
+  EXPECT_EQ(a.severity, "act");
+  EXPECT_EQ(a.action, "investigate");
+  EXPECT_EQ(a.model_id, "m/1");
+  EXPECT_EQ(a.model_name, "m");
+  EXPECT_DOUBLE_EQ(*a.value, 2);  // both failures; the passing expectation is not evidence
+  EXPECT_NE(a.evidence_json.find("fe_7_present"), std::string::npos) << a.evidence_json;
+  EXPECT_NE(a.evidence_json.find("9000 of 9000"), std::string::npos) << a.evidence_json;
+  // The month has a partition of gold/monitoring_alerts (the dashboard's timeline reads it).
+  EXPECT_EQ(Value("monitoring_alerts", "check_name = 'dq_failures'", "count(*)"), 1);
+  // Raising again replaces, never duplicates.
+  ASSERT_TRUE(RaiseQualityAlerts(project_, *con_, mar, "m/1").ok());
+  EXPECT_EQ(store->ListAlerts(Filter("2024-03", "dq_failures"))->size(), 1u);
+}
+
+TEST_F(MonitorMonthTest, RetrainTriggerNamesWhenTheDriftBeganAcrossAMonthWithoutPredictions) {
+  Write("2024-01", 0.0);
+  Write("2024-02", 0.3);
+  Write("2024-04", 0.3);  // 2024-03 has no predictions (stopped by the quality gate, say)
+  for (const char* m : {"2024-01", "2024-02", "2024-04"}) {
+    ASSERT_TRUE(MonitorMonth(project_, *con_, *Month::Parse(m), NoImportance()).ok()) << m;
+  }
+  auto trigger = RetrainRecommended(project_, "m", *Month::Parse("2024-04"));
+  ASSERT_TRUE(trigger.ok()) << trigger.status().ToString();
+  ASSERT_TRUE(trigger->has_value());
+  EXPECT_EQ((*trigger)->month, *Month::Parse("2024-04"));
+  ASSERT_TRUE((*trigger)->drift_since.has_value());
+  EXPECT_EQ(*(*trigger)->drift_since, *Month::Parse("2024-02"));
+  auto store = metastore::Metastore::Open(project_.workspace / "metastore.sqlite");
+  ASSERT_TRUE(store.ok());
+  auto retrain = store->ListAlerts(Filter("2024-04", "retrain"));
+  ASSERT_TRUE(retrain.ok());
+  ASSERT_EQ(retrain->size(), 1u);
+  // The month without predictions neither counted nor broke the run: 2024-02 and 2024-04.
+  EXPECT_NE((*retrain)[0].evidence_json.find("\"psi_warn_streak\":2"), std::string::npos)
+      << (*retrain)[0].evidence_json;
 }
 
 TEST_F(MonitorMonthTest, MissingPredictionsIsFailedPrecondition) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "config/config.h"
 
 namespace riskpipe::monitoring {
@@ -99,6 +101,82 @@ TEST(Policy, CalibrationGapAtActRecommendsRetraining) {
   ASSERT_NE(Find(alerts, "calibration_gap"), nullptr);
   EXPECT_EQ(Find(alerts, "calibration_gap")->severity, "act");
   EXPECT_NE(Find(alerts, "retrain"), nullptr);
+}
+
+std::string DriftSince(const std::vector<metastore::AlertRow>& alerts) {
+  const auto* r = Find(alerts, "retrain");
+  if (r == nullptr) return "no retrain alert";
+  const auto e = nlohmann::json::parse(r->evidence_json);
+  return e.at("drift_since").is_null() ? "null" : e.at("drift_since").get<std::string>();
+}
+
+TEST(Policy, RetrainEvidenceNamesTheFirstMonthOfThePsiRun) {
+  PolicyInput in = Input(0.12);
+  in.prior_psi_warn_months = 2;
+  in.prior_psi_since = *Month::Parse("2024-05");
+  EXPECT_EQ(DriftSince(EvaluatePolicy(config::GovernanceDef{}, in)), "2024-05");
+  // An act PSI with no run before it: the drift began this month.
+  EXPECT_EQ(DriftSince(EvaluatePolicy(config::GovernanceDef{}, Input(0.30))), "2024-07");
+}
+
+TEST(Policy, PerformanceRetrainDriftBeganWithTheScoringMonth) {
+  PolicyInput in = Input(0.0);
+  MaturedMonth m;
+  m.scoring_month = *Month::Parse("2024-01");
+  m.rows.push_back({"matured", "default_rate", "", 0.46, 0.40, 500, 500});
+  m.rows.push_back({"matured", "mean_pd", "", 0.40, 0.40, 500, 500});
+  in.matured.push_back(m);
+  EXPECT_EQ(DriftSince(EvaluatePolicy(config::GovernanceDef{}, in)), "2024-01");
+}
+
+TEST(Policy, ScheduledRefreshInAQuietMonthHasNoDriftStart) {
+  Reference ref;
+  ref.oot_end = *Month::Parse("2023-06");
+  PolicyInput in = Input(0.0);
+  in.reference = &ref;
+  const auto alerts = EvaluatePolicy(config::GovernanceDef{}, in);
+  ASSERT_NE(Find(alerts, "retrain"), nullptr);
+  EXPECT_EQ(DriftSince(alerts), "null");
+}
+
+DqResult Dq(int errors, int warnings) {
+  DqResult dq;
+  for (int i = 0; i < errors; ++i) {
+    dq.failed.push_back({"silver", "clicks", "fe_7_present", "error", "1", "<= 0.01"});
+  }
+  for (int i = 0; i < warnings; ++i) {
+    dq.failed.push_back({"silver", "fin", "income_distribution", "warn", "0.12", "<= 0.05"});
+  }
+  dq.errors = errors;
+  dq.failures = errors + warnings;
+  return dq;
+}
+
+TEST(Policy, AnErrorSeverityQualityFailureIsAnActAlertForTheDataEngineer) {
+  PolicyInput in = Input(0.0);
+  in.dq = Dq(1, 0);
+  const auto alerts = EvaluatePolicy(config::GovernanceDef{}, in);
+  const auto* a = Find(alerts, "dq_failures");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->severity, "act");  // one failure, below the count threshold 5, but broken data
+  EXPECT_EQ(a->action, "investigate");
+  EXPECT_NE(a->message.find("silver/clicks fe_7_present"), std::string::npos) << a->message;
+  const auto e = nlohmann::json::parse(a->evidence_json);
+  EXPECT_EQ(e.at("errors"), 1);
+  EXPECT_EQ(e.at("failed").at(0).at("expectation"), "fe_7_present");
+  EXPECT_EQ(Find(alerts, "retrain"), nullptr);  // broken data is not a reason to retrain
+}
+
+TEST(Policy, WarnSeverityQualityFailuresFollowTheCountThresholds) {
+  PolicyInput in = Input(0.0);
+  in.dq = Dq(0, 2);
+  const auto* warn = Find(EvaluatePolicy(config::GovernanceDef{}, in), "dq_failures");
+  ASSERT_NE(warn, nullptr);
+  EXPECT_EQ(warn->severity, "warn");
+  in.dq = Dq(0, 5);
+  EXPECT_EQ(Find(EvaluatePolicy(config::GovernanceDef{}, in), "dq_failures")->severity, "act");
+  in.dq = Dq(0, 0);
+  EXPECT_EQ(Find(EvaluatePolicy(config::GovernanceDef{}, in), "dq_failures"), nullptr);
 }
 
 constexpr char kProject[] = R"(project: p

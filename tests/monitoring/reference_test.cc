@@ -1,6 +1,7 @@
 // The development reference rebuilt from a real trained and registered package: the sample is
-// the package's train + validation rows (reproduced from metadata.json), its features are the
-// package's inputs, its AUC is the package's held-out AUC, and the result is cached.
+// the package's held-out rows, validation + out-of-time (reproduced from metadata.json), its
+// features are the package's inputs, its AUC is the package's held-out AUC, its out-of-time
+// calibration is recorded, and the result is cached.
 
 #include "monitoring/reference.h"
 
@@ -54,7 +55,15 @@ TEST(ReferenceFromPackage, RebuildsTheDevelopmentSampleAndCachesIt) {
   ASSERT_TRUE(data.ok());
   auto splits = training::MakeSplits(*data, *project->model);
   ASSERT_TRUE(splits.ok());
-  EXPECT_EQ(ref->rows, static_cast<int64_t>(splits->train.size() + splits->validation.size()));
+  // Held-out rows only: a model scores its own training rows more extremely than new ones.
+  EXPECT_EQ(ref->rows, static_cast<int64_t>(splits->validation.size() + splits->oot.size()));
+  EXPECT_NE(ref->sample.find("validation + out-of-time"), std::string::npos) << ref->sample;
+  // The out-of-time calibration: the test split's default rate and the package's mean PD.
+  double defaults = 0;
+  for (uint32_t r : splits->oot) defaults += data->labels[r];
+  EXPECT_NEAR(ref->oot_default_rate, defaults / splits->oot.size(), 1e-12);
+  EXPECT_GT(ref->oot_mean_pd, 0.0);
+  EXPECT_LT(ref->oot_mean_pd, 1.0);
   EXPECT_EQ(ref->model_id, "byod/1");
   ASSERT_EQ(ref->features.size(), 5u);
   EXPECT_EQ(ref->features[0].name, "income");
@@ -71,6 +80,7 @@ TEST(ReferenceFromPackage, RebuildsTheDevelopmentSampleAndCachesIt) {
   auto again = LoadOrBuildReference(*project, *con, "byod/1");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->sorted_pd, ref->sorted_pd);
+  EXPECT_DOUBLE_EQ(again->oot_mean_pd, ref->oot_mean_pd);
   EXPECT_EQ(again->features[0].edges, ref->features[0].edges);
 }
 
