@@ -20,6 +20,10 @@ struct ProductionComparison {
   std::string id;                 // empty when there is none (or it is the validated version)
   std::optional<double> auc;      // nullopt when it could not score these rows
   std::string problem;            // why not
+  // Inputs new applications no longer carry (FeaturesAbsentFromApplications at the cutoff):
+  // both models are scored with them missing, as they would decide the next applications.
+  std::vector<std::string> missing_now;
+  std::optional<double> model_auc;  // the validated model on the same rows, when they differ
 };
 
 struct Context {

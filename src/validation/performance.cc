@@ -195,14 +195,22 @@ std::vector<CheckResult> PerformanceChecks(const Context& ctx) {
                                 "max_auc_below_production",
                                 prod.id + " cannot score these rows: " + prod.problem));
   } else {
-    const double pgap = *prod.auc - auc;
+    const double mine = prod.model_auc.value_or(auc);
+    const double pgap = *prod.auc - mine;
+    std::string missing;
+    for (const auto& f : prod.missing_now) missing += (missing.empty() ? "" : ", ") + f;
     out.push_back(Make("production_benchmark", pgap <= ctx.cfg.max_auc_below_production, pgap,
                        ctx.cfg.max_auc_below_production, "max_auc_below_production",
                        "a replacement must not rank worse than the model it replaces on the same "
                        "rows: production " + prod.id + " AUC " + Num(*prod.auc) + ", this model " +
-                           Num(auc) + " (value = production - model)",
+                           Num(mine) + " (value = production - model)" +
+                           (missing.empty() ? ""
+                                            : "; both scored without the " +
+                                                  std::to_string(prod.missing_now.size()) +
+                                                  " inputs new applications no longer carry (" +
+                                                  missing + "), as they will decide them"),
                        {{"production_id", prod.id}, {"production_auc", *prod.auc},
-                        {"model_auc", auc}}));
+                        {"model_auc", mine}, {"inputs_missing_now", prod.missing_now}}));
   }
   return out;
 }

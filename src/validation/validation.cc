@@ -12,6 +12,7 @@
 
 #include "core/files.h"
 #include "core/hash.h"
+#include "datamart/datamart.h"
 #include "model/estimator.h"
 #include "stats/metrics.h"
 #include "validation/internal.h"
@@ -86,9 +87,27 @@ StatusOr<double> BaselineAuc(const internal::Context& ctx) {
   return stats::Auc(m, ctx.y_oot);
 }
 
+// The out-of-time rows with the columns `names` set to missing.
+model::Frame WithMissing(const model::Frame& frame, const std::vector<uint32_t>& rows,
+                         const std::vector<std::string>& names) {
+  model::Frame out = Subset(frame, rows);
+  for (const std::string& name : names) {
+    const int c = out.Find(name);
+    if (c < 0) continue;
+    auto& col = out.columns[c];
+    if (col.text) {
+      std::fill(col.codes.begin(), col.codes.end(), -1);
+    } else {
+      std::fill(col.numbers.begin(), col.numbers.end(), NAN);
+    }
+  }
+  return out;
+}
+
 internal::ProductionComparison CompareProduction(registry::Registry& registry,
                                                  const registry::ModelRecord& record,
-                                                 const internal::Context& ctx) {
+                                                 const internal::Context& ctx,
+                                                 const std::vector<std::string>& missing_now) {
   internal::ProductionComparison out;
   StatusOr<registry::ModelRecord> prod = registry.Get(record.name + "/production");
   if (!prod.ok()) return out;
@@ -107,12 +126,27 @@ internal::ProductionComparison CompareProduction(registry::Registry& registry,
     out.problem = pkg.status().message();
     return out;
   }
-  StatusOr<model::Scores> s = pkg->Score(ctx.data.frame, ctx.splits.oot);
-  if (!s.ok()) {
-    out.problem = s.status().message();
+  if (missing_now.empty()) {
+    StatusOr<model::Scores> s = pkg->Score(ctx.data.frame, ctx.splits.oot);
+    if (!s.ok()) {
+      out.problem = s.status().message();
+      return out;
+    }
+    out.auc = stats::Auc(s->margin, ctx.y_oot);
+    return out;
+  }
+  // Production will decide the next applications without these inputs, and so would the
+  // candidate: compare them that way, not on rows that still had them.
+  out.missing_now = missing_now;
+  const model::Frame rows = WithMissing(ctx.data.frame, ctx.splits.oot, missing_now);
+  StatusOr<model::Scores> s = pkg->Score(rows);
+  StatusOr<model::Scores> mine = ctx.package.Score(rows);
+  if (!s.ok() || !mine.ok()) {
+    out.problem = (!s.ok() ? s : mine).status().message();
     return out;
   }
   out.auc = stats::Auc(s->margin, ctx.y_oot);
+  out.model_auc = stats::Auc(mine->margin, ctx.y_oot);
   return out;
 }
 
@@ -170,7 +204,11 @@ StatusOr<ValidationReport> ValidateModel(const config::Project& project, db::Con
   ctx.margin_oot = std::move(scores->margin);
   ctx.pd_oot = std::move(scores->pd);
   ASSIGN_OR_RETURN(ctx.baseline_auc, BaselineAuc(ctx));
-  ctx.production = CompareProduction(registry, record, ctx);
+  std::vector<std::string> missing_now;
+  if (as_trained.model->splits.train) {
+    ASSIGN_OR_RETURN(missing_now, FeaturesAbsentFromApplications(project, con, Month::Of(cutoff)));
+  }
+  ctx.production = CompareProduction(registry, record, ctx, missing_now);
   for (const std::string& p : project.model->protected_attributes) {
     if (data.frame.Find(p) >= 0) ctx.protected_present.push_back(p);
   }
@@ -249,6 +287,37 @@ StatusOr<ValidationReport> ValidateModel(const config::Project& project, db::Con
       record.id, report.passed, summary,
       json{{"failed_checks", failed}, {"validation_sha256", Sha256Hex(bytes)}}.dump()));
   return report;
+}
+
+StatusOr<std::vector<std::string>> FeaturesAbsentFromApplications(const config::Project& project,
+                                                                  db::Connection& con, Month month) {
+  std::vector<std::string> absent;
+  if (project.model && project.model->dataset) return absent;
+  const datamart::Datamart mart(project.workspace / "datamart");
+  std::vector<std::string> files;
+  for (Month m = month; files.size() < 2 && month.index() - m.index() < 12; m = m.Next(-1)) {
+    const fs::path f = mart.PartitionFile(datamart::Layer::kGold, "feature_store", m.first_day());
+    if (fs::exists(f)) files.push_back(db::QuoteLiteral(f.string()));
+  }
+  if (files.size() < 2) return absent;
+  const std::string from = "read_parquet([" + files[0] + ", " + files[1] + "], union_by_name = true)";
+  ASSIGN_OR_RETURN(db::Table shape, con.Query("SELECT * FROM " + from + " LIMIT 0"));
+  std::vector<std::string> names;
+  std::string counts;
+  for (const auto& view : project.features.views) {
+    for (const auto& f : view.features) {
+      if (shape.ColumnIndex(f.name) < 0) continue;
+      names.push_back(f.name);
+      counts += ", count(" + db::QuoteIdent(f.name) + ")";
+    }
+  }
+  if (names.empty()) return absent;
+  ASSIGN_OR_RETURN(db::Table t, con.Query("SELECT count(*)" + counts + " FROM " + from));
+  if (t.rows.empty() || std::get<int64_t>(t.rows[0][0]) == 0) return absent;
+  for (size_t k = 0; k < names.size(); ++k) {
+    if (std::get<int64_t>(t.rows[0][k + 1]) == 0) absent.push_back(names[k]);
+  }
+  return absent;
 }
 
 std::string FormatReport(const ValidationReport& report) {

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "core/date.h"
 #include "core/status.h"
 #include "db/database.h"
 #include "registry/registry.h"
@@ -52,5 +53,14 @@ StatusOr<ValidationReport> ValidateModel(const config::Project& project, db::Con
 // The report as a fixed-width text table: one line per check with value, threshold and
 // verdict, then the failed checks' rationale.
 std::string FormatReport(const ValidationReport& report);
+
+// Features of the project that no application of `month` (gold feature store partition) nor of
+// the newest partition before it carries: NULL in every row of both, i.e. a source that stopped
+// covering new applicants. Two months, so that a one-month outage does not count. Empty for a
+// project trained from one file or with fewer than two partitions up to `month`. The pipeline
+// trains without them; the production benchmark scores both models without them
+// (docs/validation.md). Errors of the store.
+StatusOr<std::vector<std::string>> FeaturesAbsentFromApplications(const config::Project& project,
+                                                                  db::Connection& con, Month month);
 
 }  // namespace riskpipe::validation

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "datamart/datamart.h"
 #include "testing/temp_dir.h"
 #include "training/trainer.h"
 #include "validation_data.h"
@@ -308,6 +309,41 @@ TEST_F(ValidationTest, PromotionNeedsAPassingValidationOrARecordedOverride) {
   const json details = json::parse(Registry().History("", id)->back().details_json);
   EXPECT_EQ(details["validation"], "failed");
   EXPECT_EQ(details["override_reason"], "AUC floor is set for a different product");
+}
+
+// Features no application of the month and the month before carries: what the pipeline
+// leaves out of a training and the production benchmark scores both models without.
+TEST_F(ValidationTest, FeaturesAbsentFromTwoMonthsOfApplicationsAreFound) {
+  config::Project project;
+  project.name = "p";
+  project.workspace = dir_.path() / "ws";
+  config::FeatureView view;
+  view.name = "v";
+  for (const char* f : {"kept", "gone", "outage"}) view.features.push_back({f, f, "", 0});
+  project.features.views.push_back(view);
+  const datamart::Datamart mart(project.workspace / "datamart");
+  auto write = [&](const char* month, const char* outage) {
+    ASSERT_TRUE(mart.WritePartition(*con_, datamart::Layer::kGold, "feature_store",
+                                    *ParseIsoDate(month),
+                                    std::string("SELECT i AS loan_id, i * 1.0 AS kept, "
+                                                "NULL::DOUBLE AS gone, ") +
+                                        outage + " AS outage FROM range(10) t(i)")
+                    .ok());
+  };
+  const Month jul = *Month::Parse("2024-07");
+  write("2024-07-01", "NULL::DOUBLE");
+  // One month is not enough: an outage must not drop a feature for a year.
+  auto one = FeaturesAbsentFromApplications(project, *con_, jul);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_TRUE(one->empty());
+  write("2024-05-01", "i * 1.0");  // 2024-06 is missing: the newest partition before counts
+  auto two = FeaturesAbsentFromApplications(project, *con_, jul);
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_EQ(*two, std::vector<std::string>{"gone"});
+  // Months after `month` do not count (a replay must not use the future).
+  auto earlier = FeaturesAbsentFromApplications(project, *con_, *Month::Parse("2024-06"));
+  ASSERT_TRUE(earlier.ok());
+  EXPECT_TRUE(earlier->empty());
 }
 
 }  // namespace
