@@ -171,6 +171,14 @@ struct StepContext {
   Month month;
 };
 
+// The production model of the project and, when configured, the newest newer version
+// awaiting a decision (scored as a shadow challenger); defined with the predict step.
+struct Arms {
+  std::string champion, challenger;
+};
+StatusOr<std::optional<Arms>> CurrentArms(const config::Project& project,
+                                          registry::Registry& registry, Month month);
+
 StatusOr<StepOutput> DoIngest(StepContext& c) {
   StepOutput out;
   if (c.run.project.sources.empty()) {
@@ -217,7 +225,19 @@ StatusOr<StepOutput> DoQuality(StepContext& c) {
   out.rows_out = static_cast<int64_t>(results.size());
   if (!failures.empty()) {
     if (c.run.project.pipeline.quality_gate == config::QualityGate::kStop) {
-      return FailedPreconditionError("quality gate: " + failures);
+      // The month stops here, so monitoring never sees it: raise its data-quality alerts now,
+      // for the production model whose decisions it would have fed.
+      std::string model_id;
+      {
+        std::lock_guard<std::mutex> lock(c.run.mu);  // parallel phase: one registry reader
+        ASSIGN_OR_RETURN(std::optional<Arms> arms,
+                         CurrentArms(c.run.project, c.registry, c.month));
+        if (arms) model_id = arms->champion;
+      }
+      RETURN_IF_ERROR(monitoring::RaiseQualityAlerts(c.run.project, c.con, c.month, model_id)
+                          .status()
+                          .WithPrefix("quality alerts"));
+      return FailedPreconditionError("quality gate: " + failures + " (alerts raised)");
     }
     out.message = "warnings (quality_gate: warn): " + failures;
     out.details["failures"] = failures;
@@ -318,6 +338,74 @@ config::Project ShiftedProject(const config::Project& p, Month cutoff_month) {
   return q;
 }
 
+// The project a training in this month uses: the model's windows moved to the month's cut-off,
+// and the features no current application carries left out (a source that stopped covering
+// new applicants: a model trained on them would decide everything it scores on imputed values).
+struct TrainingProject {
+  config::Project project;
+  std::vector<std::string> absent;
+};
+StatusOr<TrainingProject> ProjectForTraining(StepContext& c) {
+  TrainingProject tp{ShiftedProject(c.run.project, c.month), {}};
+  ASSIGN_OR_RETURN(tp.absent,
+                   validation::FeaturesAbsentFromApplications(c.run.project, c.con, c.month));
+  auto& exclude = tp.project.model->exclude;
+  for (const std::string& f : tp.absent) {
+    if (std::find(exclude.begin(), exclude.end(), f) == exclude.end()) exclude.push_back(f);
+  }
+  return tp;
+}
+
+// A model version the runner trained and registered (or found already registered).
+struct Registered {
+  std::string id, candidate;
+  double oot_auc = 0;
+  int64_t rows = 0;
+  bool reused = false;
+};
+
+// Trains `project`'s model with cut-off = the month's first day and registers the chosen
+// candidate, recording `inputs_key` with it. A version registered before with the same key
+// (a resumed run) is reused, never registered twice.
+StatusOr<Registered> TrainAndRegister(StepContext& c, const config::Project& project,
+                                      const std::string& inputs_key) {
+  const std::string name = project.model->name;
+  ASSIGN_OR_RETURN(auto versions, c.registry.List(name));
+  for (const auto& v : versions) {
+    const json m = json::parse(v.metrics_json, nullptr, false);
+    if (m.is_object() && m.value("pipeline_inputs", "") == inputs_key) {
+      return Registered{v.id, m.value("candidate", ""), m.value("oot_auc", 0.0), 0, true};
+    }
+  }
+  training::TrainOptions o;
+  o.cutoff = c.month.first_day();
+  o.checkpoint_root = project.workspace / "checkpoints";
+  o.resume = true;  // checkpoints are keyed by inputs: a killed run continues where it stopped
+  ASSIGN_OR_RETURN(fs::path staging, c.registry.NewStagingDir(name));
+  auto trained = training::Train(project, c.con, o, staging);
+  if (!trained.ok()) {
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    return trained.status();
+  }
+  const auto& chosen = trained->leaderboard[trained->chosen];
+  registry::RegisterInfo info;
+  info.run_id = c.run.run_id;
+  info.created_by = "riskpipe pipeline";
+  info.family = chosen.family;
+  info.metrics_json = json{{"validation_auc", chosen.validation.metrics.auc},
+                           {"oot_auc", chosen.oot.metrics.auc},
+                           {"oot_ks", chosen.oot.metrics.ks},
+                           {"candidate", chosen.name},
+                           {"cutoff", o.cutoff.ToString()},
+                           {"pipeline_inputs", inputs_key}}
+                          .dump();
+  ASSIGN_OR_RETURN(registry::ModelRecord record, c.registry.Register(staging, name, info));
+  return Registered{record.id, chosen.name, chosen.oot.metrics.auc,
+                    chosen.train.metrics.n + chosen.validation.metrics.n + chosen.oot.metrics.n,
+                    false};
+}
+
 StatusOr<StepOutput> DoTrain(StepContext& c, const std::string& inputs_hash) {
   StepOutput out;
   const config::Project& project = c.run.project;
@@ -343,6 +431,19 @@ StatusOr<StepOutput> DoTrain(StepContext& c, const std::string& inputs_hash) {
     if (why.empty() && sched.on_trigger && since >= sched.min_months_between) {
       ASSIGN_OR_RETURN(std::optional<monitoring::RetrainTrigger> trigger,
                        monitoring::RetrainRecommended(project, project.model->name, c.month.Next(-1)));
+      // A drift is answered by a model calibrated on the drifted population: wait until the
+      // validation (calibration) window starts at or after the month the drift began.
+      const std::optional<config::MonthRange> validation =
+          ShiftedProject(project, c.month).model->splits.validation;
+      if (trigger && trigger->drift_since && validation &&
+          validation->from < *trigger->drift_since) {
+        const Month ready = c.month.Next(trigger->drift_since->index() - validation->from.index());
+        return NotDue("retraining recommended for " + trigger->model_id + " (drift since " +
+                      trigger->drift_since->ToString() + ") waits for the drifted months' " +
+                      "labels: a model trained now would be calibrated on " +
+                      validation->from.ToString() + ", before the drift; first in " +
+                      ready.ToString());
+      }
       if (trigger) {
         why = "monitoring trigger on " + trigger->model_id + " (" + trigger->month.ToString() +
               (trigger->reasons.empty() ? "" : ": " + trigger->reasons.front()) + ")";
@@ -352,51 +453,26 @@ StatusOr<StepOutput> DoTrain(StepContext& c, const std::string& inputs_hash) {
   if (why.empty()) {
     return NotDue(last ? "not scheduled (last trained " + last->ToString() + ")" : "not scheduled");
   }
-  // The same inputs trained before (a resumed run): reuse that version, do not register twice.
-  const std::string name = project.model->name;
-  ASSIGN_OR_RETURN(auto versions, c.registry.List(name));
-  for (const auto& v : versions) {
-    const json m = json::parse(v.metrics_json, nullptr, false);
-    if (m.is_object() && m.value("pipeline_inputs", "") == inputs_hash) {
-      out.fingerprint = v.id;
-      out.details = {{"model_id", v.id}, {"reason", why}, {"reused", true}};
-      out.message = "reused " + v.id + " trained on the same inputs";
-      return out;
-    }
+  ASSIGN_OR_RETURN(TrainingProject tp, ProjectForTraining(c));
+  ASSIGN_OR_RETURN(Registered r, TrainAndRegister(c, tp.project, inputs_hash));
+  out.fingerprint = r.id;
+  out.rows_in = r.rows;
+  out.rows_out = r.reused ? 0 : 1;
+  out.details = {{"model_id", r.id}, {"reason", why}, {"cutoff", c.month.first_day().ToString()},
+                 {"candidate", r.candidate}, {"oot_auc", r.oot_auc}, {"reused", r.reused},
+                 {"absent_features_left_out", tp.absent}};
+  if (r.reused) {
+    out.message = "reused " + r.id + " trained on the same inputs";
+    return out;
   }
-  const config::Project shifted = ShiftedProject(project, c.month);
-  training::TrainOptions o;
-  o.cutoff = c.month.first_day();
-  o.checkpoint_root = project.workspace / "checkpoints";
-  o.resume = true;  // checkpoints are keyed by inputs: a killed run continues where it stopped
-  ASSIGN_OR_RETURN(fs::path staging, c.registry.NewStagingDir(name));
-  auto trained = training::Train(shifted, c.con, o, staging);
-  if (!trained.ok()) {
-    std::error_code ec;
-    fs::remove_all(staging, ec);
-    return trained.status();
-  }
-  const auto& chosen = trained->leaderboard[trained->chosen];
-  registry::RegisterInfo info;
-  info.run_id = c.run.run_id;
-  info.created_by = "riskpipe pipeline";
-  info.family = chosen.family;
-  info.metrics_json = json{{"validation_auc", chosen.validation.metrics.auc},
-                           {"oot_auc", chosen.oot.metrics.auc},
-                           {"oot_ks", chosen.oot.metrics.ks},
-                           {"candidate", chosen.name},
-                           {"cutoff", o.cutoff.ToString()},
-                           {"pipeline_inputs", inputs_hash}}
-                          .dump();
-  ASSIGN_OR_RETURN(registry::ModelRecord record, c.registry.Register(staging, name, info));
-  out.fingerprint = record.id;
-  out.rows_in = chosen.train.metrics.n + chosen.validation.metrics.n + chosen.oot.metrics.n;
-  out.rows_out = 1;
-  out.details = {{"model_id", record.id}, {"reason", why}, {"cutoff", o.cutoff.ToString()},
-                 {"candidate", chosen.name}, {"oot_auc", chosen.oot.metrics.auc}};
   char auc[32];
-  std::snprintf(auc, sizeof auc, "%.3f", chosen.oot.metrics.auc);
-  out.message = "registered " + record.id + " (" + chosen.name + ", OOT AUC " + auc + "): " + why;
+  std::snprintf(auc, sizeof auc, "%.3f", r.oot_auc);
+  out.message = "registered " + r.id + " (" + r.candidate + ", OOT AUC " + auc + "): " + why;
+  if (!tp.absent.empty()) {
+    out.message += "; left out " + std::to_string(tp.absent.size()) +
+                   " features no current application has (" + tp.absent.front() +
+                   (tp.absent.size() > 1 ? ", ..." : "") + ")";
+  }
   return out;
 }
 
@@ -408,35 +484,112 @@ std::optional<std::string> TrainedThisMonth(Runner& run, Month month) {
   return it->second.second;
 }
 
-StatusOr<StepOutput> DoValidate(StepContext& c) {
+// Checks that fail on what a model's functional form does (not on a sample's statistics): a
+// candidate failing only these is replaced by the next one (DoValidate).
+bool BehaviouralCheck(const std::string& name) {
+  static const std::set<std::string> kBehavioural = {
+      "directional_expectations", "perturbation_robustness", "missing_values",
+      "protected_not_inputs", "protected_invariance"};
+  return kBehavioural.count(name) > 0;
+}
+
+// The eligible candidates of a package's leaderboard that were not chosen, best validation
+// metric first (the trainer's own order of preference).
+std::vector<std::string> RunnersUp(const registry::ModelRecord& record) {
+  std::vector<std::pair<double, std::string>> ranked;
+  auto text = ReadFile(record.path / "leaderboard.json");
+  const json board = text.ok() ? json::parse(*text, nullptr, false) : json();
+  if (!board.is_object() || !board.contains("candidates")) return {};
+  for (const auto& r : board["candidates"]) {
+    if (!r.value("eligible", false) || r.value("chosen", false)) continue;
+    const json v = r.value("validation", json::object());
+    ranked.push_back({v.value("auc", 0.0), r.value("name", "")});
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (const auto& [auc, n] : ranked) out.push_back(n);
+  return out;
+}
+
+StatusOr<StepOutput> DoValidate(StepContext& c, const std::string& inputs_hash) {
   StepOutput out;
-  const auto model = TrainedThisMonth(c.run, c.month);
-  if (!model) {
+  const auto trained = TrainedThisMonth(c.run, c.month);
+  if (!trained) {
     return NotDue("no new model");
   }
-  ASSIGN_OR_RETURN(validation::ValidationReport report,
-                   validation::ValidateModel(ShiftedProject(c.run.project, c.month), c.con,
-                                             c.registry, *model));
-  int failed = 0;
-  std::string names;
-  for (const auto& check : report.checks) {
-    if (check.passed) continue;
-    ++failed;
-    names += (names.empty() ? "" : ", ") + check.name;
+  // The gate is part of model selection: when the chosen candidate fails only behavioural
+  // checks (it steps or turns the wrong way under small input changes), the next eligible
+  // candidate of the same leaderboard is trained alone, registered and validated in turn. A
+  // failed statistical check (performance, calibration, fairness) stops here: trying further
+  // candidates against the same out-of-time rows would select on them.
+  std::string model = *trained;
+  json attempts = json::array();
+  std::vector<std::string> queue;
+  bool first = true;
+  while (true) {
+    ASSIGN_OR_RETURN(validation::ValidationReport report,
+                     validation::ValidateModel(ShiftedProject(c.run.project, c.month), c.con,
+                                               c.registry, model));
+    std::vector<std::string> failed;
+    bool behavioural_only = true;
+    for (const auto& check : report.checks) {
+      if (check.passed) continue;
+      failed.push_back(check.name);
+      behavioural_only &= BehaviouralCheck(check.name);
+    }
+    ASSIGN_OR_RETURN(registry::ModelRecord record, c.registry.Get(model));
+    attempts.push_back({{"model_id", model}, {"family", record.family}, {"passed", report.passed},
+                        {"failed_checks", failed}});
+    if (first) queue = RunnersUp(record);
+    first = false;
+    std::string names;
+    for (const auto& f : failed) names += (names.empty() ? "" : ", ") + f;
+    out.message += std::string(out.message.empty() ? "" : "; ") +
+                   (report.passed ? model + ": all " + std::to_string(report.checks.size()) +
+                                        " checks passed"
+                                  : model + " (" + record.family + ") FAILED " + names);
+    out.rows_out += static_cast<int64_t>(report.checks.size());
+    if (report.passed || !behavioural_only || queue.empty()) {
+      out.fingerprint = model + (report.passed ? ":passed" : ":failed");
+      out.details = {{"model_id", model}, {"passed", report.passed}, {"attempts", attempts}};
+      if (!report.passed) out.message += ": it will not be promoted";
+      return out;
+    }
+    const std::string next = queue.front();
+    queue.erase(queue.begin());
+    ASSIGN_OR_RETURN(TrainingProject tp, ProjectForTraining(c));
+    auto& candidates = tp.project.model->candidates;
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [&](const config::Candidate& k) {
+                                      const std::string n = k.name.empty()
+                                                                ? std::string(config::FamilyName(k.family))
+                                                                : k.name;
+                                      return n != next;
+                                    }),
+                     candidates.end());
+    if (candidates.empty()) return InternalError("runner-up candidate \"" + next + "\" not in the config");
+    ASSIGN_OR_RETURN(Registered r,
+                     TrainAndRegister(c, tp.project, inputs_hash + "|after:" + model + "|" + next));
+    out.message += " -> next candidate " + next + " as " + r.id;
+    model = r.id;
   }
-  out.fingerprint = *model + (report.passed ? ":passed" : ":failed");
-  out.rows_out = static_cast<int64_t>(report.checks.size());
-  out.details = {{"model_id", *model}, {"passed", report.passed}, {"failed_checks", failed}};
-  out.message = report.passed
-                    ? *model + ": all " + std::to_string(report.checks.size()) + " checks passed"
-                    : *model + " FAILED " + std::to_string(failed) + " checks (" + names +
-                          "): it will not be promoted";
-  return out;
+}
+
+// The model the validate step of this month ended with (the trained one, or the candidate
+// that replaced it), if any.
+std::optional<std::string> ValidatedThisMonth(Runner& run, Month month) {
+  auto it = run.done.find({month.index(), "validate"});
+  if (it == run.done.end() || it->second.first == Outcome::kNotDue) return std::nullopt;
+  const std::string& fp = it->second.second;
+  const size_t colon = fp.rfind(':');
+  if (fp.find('/') == std::string::npos || colon == std::string::npos) return std::nullopt;
+  return fp.substr(0, colon);
 }
 
 StatusOr<StepOutput> DoApprove(StepContext& c) {
   StepOutput out;
-  const auto model = TrainedThisMonth(c.run, c.month);
+  const auto model = ValidatedThisMonth(c.run, c.month);
   if (!model) {
     return NotDue("no new model");
   }
@@ -483,11 +636,6 @@ StatusOr<StepOutput> DoApprove(StepContext& c) {
   return out;
 }
 
-// The production model of the project and, when configured, the newest newer version
-// awaiting a decision (scored as a shadow challenger).
-struct Arms {
-  std::string champion, challenger;
-};
 // The labels-known-by date a model was trained with (metadata.json), or nullopt.
 std::optional<Date> TrainingCutoff(const registry::ModelRecord& record) {
   auto text = ReadFile(record.path / "metadata.json");
@@ -631,7 +779,7 @@ StatusOr<StepOutput> Execute(StepContext& c, const StepDef& def, const std::stri
   if (def.name == "labels") return DoLabels(c);
   if (def.name == "features") return DoFeatures(c);
   if (def.name == "train") return DoTrain(c, inputs_hash);
-  if (def.name == "validate") return DoValidate(c);
+  if (def.name == "validate") return DoValidate(c, inputs_hash);
   if (def.name == "approve") return DoApprove(c);
   if (def.name == "predict") return DoPredict(c);
   if (def.name == "monitor") return DoMonitor(c);
