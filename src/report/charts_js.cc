@@ -120,6 +120,21 @@ var B = {
     if (!s.length) return null;
     return base({ yAxis: [{ type: 'value', name: 'approval rate', scale: true }, { type: 'value', name: 'mean PD', scale: true }], series: s });
   },
+  calibration_gap: function () {
+    var c = perfChart('calibration_gap');
+    if (!c) return null;
+    var marks = [];
+    [['act', F.calib_act], ['warn', F.calib_warn]].forEach(function (t) {
+      [1, -1].forEach(function (sign) {
+        marks.push({ yAxis: sign * t[1], name: t[0], lineStyle: { color: SEV[t[0]], type: 'dashed' }, label: { formatter: t[0] } });
+      });
+    });
+    c.series[0].markLine = { symbol: 'none', silent: true, data: marks };
+    var lim = F.calib_act * 1.2;
+    c.yAxis = { type: 'value', min: function (v) { return Math.min(v.min, -lim); }, max: function (v) { return Math.max(v.max, lim); },
+      axisLabel: { formatter: function (v) { return Math.round(v * 100) / 100; } } };
+    return c;
+  },
   default_rate: function () {
     var p = rows('perf').filter(function (r) { return r.metric === 'default_rate' || r.metric === 'mean_pd'; });
     if (!p.length) return null;

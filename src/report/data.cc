@@ -182,6 +182,8 @@ StatusOr<ReportData> LoadReportData(const config::Project& project, int threads,
   out.facts["psi_warn"] = kDefaultPsiWarn;
   out.facts["psi_act"] = kDefaultPsiAct;
   out.facts["psi_thresholds_from"] = "policy defaults";
+  out.facts["calib_warn"] = project.governance.calibration_gap.warn;
+  out.facts["calib_act"] = project.governance.calibration_gap.act;
 
   db::Options db_options;
   db_options.threads = threads;

@@ -2,6 +2,7 @@
 // that a manager can read without a presenter. Every number comes from the same datasets as
 // the dashboard; the sentences are written from them here.
 
+#include <cmath>
 #include <cstdio>
 
 #include "report/html_util.h"
@@ -97,6 +98,11 @@ std::string SummarySlide(const ReportData& d, int* n) {
          "stability index (PSI) peaked at " +
          Num(f.value("psi_peak", json())) + " in " + Text(f, "psi_peak_month") + " (warn at " +
          Num(f["psi_warn"], 2) + ", act at " + Num(f["psi_act"], 2) + ").</li>";
+    if (f.contains("current_since") && f.value("current_since", "") != Text(f, "first_month")) {
+      b += "<li>Since <b>" + Escape(f.value("current_model", "")) + "</b> took over in " +
+           Text(f, "current_since") + ", the score PSI has stayed at or below " +
+           Num(f.value("current_psi_max", json())) + ".</li>";
+    }
   } else {
     b += "<li>No monitoring results yet: monitoring starts once batch scoring has run.</li>";
   }
@@ -106,6 +112,18 @@ std::string SummarySlide(const ReportData& d, int* n) {
          Text(f, "auc_min_month") + ". " + Text(f, "months_immature", "0") +
          " recent months await labels and are shown with estimated values.</li>";
   }
+  if (f.contains("calib_worst")) {
+    b += "<li>Calibration: defaults ran " +
+         std::string(f["calib_worst"].get<double>() >= 0 ? "above" : "below") +
+         " the predicted PD by up to " + Num(json(std::fabs(f["calib_worst"].get<double>()))) +
+         " (applications of " + Text(f, "calib_worst_month") + ", " +
+         Escape(f.value("calib_worst_model", "")) + "; act at " + Num(f["calib_act"], 2) + ")";
+    if (f.contains("calib_current")) {
+      b += "; estimated gap of the model in use (" + Text(f, "calib_current_month") + "): " +
+           Num(f["calib_current"]);
+    }
+    b += ".</li>";
+  }
   b += "<li>" + Text(f, "alerts_act", "0") + " alerts required action and " +
        Text(f, "alerts_warn", "0") + " warnings were raised";
   if (f.contains("retrain_months"))
@@ -114,7 +132,12 @@ std::string SummarySlide(const ReportData& d, int* n) {
   if (f.contains("model_changes"))
     b += "<li>Model in use by month: " + Text(f, "model_changes") + ".</li>";
   b += "<li>Data quality: " + Text(f, "dq_failed", "0") + " of " + Text(f, "dq_checks", "0") +
-       " expectation checks failed (" + Text(f, "dq_errors", "0") + " blocking).</li></ul>";
+       " expectation checks failed (" + Text(f, "dq_errors", "0") + " blocking" +
+       (f.contains("dq_error_months")
+            ? ": " + Text(f, "dq_error_months") + " stopped at the quality gate and raised an "
+                                                  "act alert"
+            : std::string()) +
+       ").</li></ul>";
   *n += 1;
   b += "<h3>Population stability at a glance: score PSI by month (dashed: warn and act)</h3>" +
        Chart("psi", 290, "No monitoring results yet.");
@@ -323,15 +346,17 @@ std::string PerformanceSlide(const ReportData& d, int* n) {
   *n += 2;
   std::string b =
       "<p class=\"lead\">Defaults are known only months later. Solid lines are realised values "
-      "on matured months; dashed lines are estimates from the calibrated PDs for every month.";
+      "on matured months; dashed lines are estimates for every month: AUC from the calibrated "
+      "PDs, the calibration gap from the model's latest known calibration (its newest matured "
+      "month, or its out-of-time test for a new model). Dashed horizontal lines: warn and act.";
   if (f.contains("auc_latest")) {
     b += " Latest matured AUC " + Num(f["auc_latest"]) + " (" + Text(f, "auc_latest_month") +
          "), lowest " + Num(f.value("auc_min", json())) + " (" + Text(f, "auc_min_month") + ").";
   }
   b += "</p><div class=\"cols\"><div><h3>AUC by month</h3>" +
        Chart("auc", 470, "No performance results yet.") +
-       "</div><div><h3>Observed default rate vs predicted PD</h3>" +
-       Chart("default_rate", 470, "No performance results yet.") + "</div></div>";
+       "</div><div><h3>Calibration gap: observed default rate minus predicted PD</h3>" +
+       Chart("calibration_gap", 470, "No performance results yet.") + "</div></div>";
   return Slide(8, "Monitoring: model performance", b, d);
 }
 

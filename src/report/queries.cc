@@ -167,6 +167,30 @@ const std::vector<NamedQuery>& Facts() {
        "auc_estimated_latest FROM perf JOIN primary_model USING (snapshot_date, model_id) "
        "WHERE metric = 'auc' AND status = 'immature' AND bucket IS NULL ORDER BY snapshot_date "
        "DESC LIMIT 1"},
+      // The model in use in the latest month, since when, and its worst score PSI since then.
+      {"current_model",
+       "WITH cur AS (SELECT model_id FROM primary_model ORDER BY snapshot_date DESC LIMIT 1), "
+       "since AS (SELECT min(snapshot_date) AS d FROM primary_model WHERE model_id = (SELECT "
+       "model_id FROM cur)) SELECT (SELECT model_id FROM cur) AS current_model, strftime((SELECT "
+       "d FROM since), '%Y-%m') AS current_since, max(value) AS current_psi_max FROM stab WHERE "
+       "model_id = (SELECT model_id FROM cur) AND metric = 'score_psi' AND feature IS NULL AND "
+       "snapshot_date >= (SELECT d FROM since)"},
+      // The largest realised calibration gap (observed default rate - mean PD), and the latest
+      // estimate of the model in use.
+      {"calibration_worst",
+       "SELECT strftime(snapshot_date, '%Y-%m') AS calib_worst_month, model_id AS "
+       "calib_worst_model, value AS calib_worst FROM perf WHERE metric = 'calibration_gap' AND "
+       "status = 'matured' AND bucket IS NULL AND value IS NOT NULL ORDER BY abs(value) DESC, "
+       "snapshot_date LIMIT 1"},
+      {"calibration_current",
+       "SELECT strftime(snapshot_date, '%Y-%m') AS calib_current_month, estimated AS "
+       "calib_current FROM perf JOIN primary_model USING (snapshot_date, model_id) WHERE metric = "
+       "'calibration_gap' AND bucket IS NULL AND estimated IS NOT NULL ORDER BY snapshot_date "
+       "DESC LIMIT 1"},
+      {"dq_error_months",
+       "SELECT string_agg(m, ', ' ORDER BY m) AS dq_error_months FROM (SELECT DISTINCT "
+       "strftime(snapshot_date, '%Y-%m') AS m FROM dq WHERE outcome = 'fail' AND severity = "
+       "'error')"},
       {"maturity",
        "SELECT count(DISTINCT snapshot_date) FILTER (WHERE status = 'matured')::BIGINT AS "
        "months_matured, count(DISTINCT snapshot_date) FILTER (WHERE status = "

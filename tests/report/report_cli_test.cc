@@ -195,7 +195,7 @@ TEST_F(ReportCliTest, WritesDashboardReportAndPdfWithEveryChartDrawn) {
 
   const std::string dash_dom = CheckPage(dashboard, /*expect_all_drawn=*/true);
   const std::string report_dom = CheckPage(report, /*expect_all_drawn=*/true);
-  EXPECT_EQ(Charts(dash_dom).size(), 14u);
+  EXPECT_EQ(Charts(dash_dom).size(), 15u);
   EXPECT_EQ(Charts(report_dom).size(), 6u);
 
   // The story is told in the business report's text.
@@ -205,6 +205,9 @@ TEST_F(ReportCliTest, WritesDashboardReportAndPdfWithEveryChartDrawn) {
   EXPECT_THAT(report_html, HasSubstr("Model <b>lending_pd/2</b>"));
   EXPECT_THAT(report_html, HasSubstr("Overall result: <b>PASSED</b>"));
   EXPECT_THAT(report_html, HasSubstr("30 or more days past due"));
+  // The retrain's recovery and the calibration decay in the key messages.
+  EXPECT_THAT(report_html, HasSubstr("Since <b>lending_pd/2</b> took over in 2025-01"));
+  EXPECT_THAT(report_html, HasSubstr("defaults ran above the predicted PD by up to 0.030"));
 
   // Ten slides, one page each.
   EXPECT_EQ(PdfPages(pdf), 10);

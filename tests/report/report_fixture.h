@@ -1,8 +1,9 @@
 #pragma once
 // A workspace for the report tests: the gold tables monitoring, inference and quality write
 // (columns as in docs/monitoring.md), filled by DuckDB SQL for 24 months with a planted story
-// (a feed outage in month 6, a score shift in months 9-10 that raises PSI and alerts, a
-// retrain to version 2 from month 13, the last 6 months immature, a challenger in the last 3),
+// (a feed outage in month 6, a score shift in months 9-10 that raises PSI and alerts and a
+// calibration gap until the retrain to version 2 from month 13, the last 6 months immature, a
+// challenger in the last 3),
 // and optionally two registered model versions (version 2 in production).
 
 #include <filesystem>
