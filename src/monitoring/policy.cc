@@ -172,8 +172,9 @@ std::vector<metastore::AlertRow> EvaluatePolicy(const config::GovernanceDef& p,
       // An error-severity expectation failed: the data itself is broken (the quality gate
       // stops such a month), whatever the count: act, for the data engineer.
       b.Add("dq_failures", "act", "dq_failures", "", n, p.dq_failures.act, "investigate",
-            std::to_string(in.dq->errors) + " error-severity data-quality expectation(s) failed (" +
-                names + "): fix or re-deliver the feed and re-run the month",
+            std::to_string(in.dq->failures) + " data-quality expectation(s) failed, " +
+                std::to_string(in.dq->errors) + " of error severity (" + names +
+                "): fix or re-deliver the feed and re-run the month",
             std::move(evidence), {{"warn", p.dq_failures.warn}, {"act", p.dq_failures.act},
                                   {"any_error", "act"}});
     } else {
@@ -193,7 +194,10 @@ std::vector<metastore::AlertRow> EvaluatePolicy(const config::GovernanceDef& p,
   for (const auto& a : b.alerts()) {
     psi_alert |= a.check_name == "score_psi";
     if (a.action != "retrain") continue;
-    reasons.push_back(a.message);
+    // Without the "<model> <month>: " prefix the retrain alert's own message repeats.
+    const std::string prefix = in.model_id + " " + in.month.ToString() + ": ";
+    reasons.push_back(a.message.rfind(prefix, 0) == 0 ? a.message.substr(prefix.size())
+                                                      : a.message);
     ids.push_back(a.alert_id);
     const json e = json::parse(a.evidence_json, nullptr, false);
     StatusOr<Month> scoring = InvalidArgumentError("not a performance alert");

@@ -445,8 +445,9 @@ StatusOr<StepOutput> DoTrain(StepContext& c, const std::string& inputs_hash) {
                       ready.ToString());
       }
       if (trigger) {
-        why = "monitoring trigger on " + trigger->model_id + " (" + trigger->month.ToString() +
-              (trigger->reasons.empty() ? "" : ": " + trigger->reasons.front()) + ")";
+        why = "monitoring trigger on " + trigger->model_id + " (" +
+              (trigger->reasons.empty() ? trigger->month.ToString() : trigger->reasons.front()) +
+              ")";
       }
     }
   }
