@@ -215,11 +215,12 @@ StatusOr<std::optional<DqResult>> DqFailures(db::Connection& con, const datamart
                                              Month month) {
   const fs::path file = mart.PartitionFile(Layer::kGold, "data_quality", month.first_day());
   if (!fs::exists(file)) return std::optional<DqResult>();
-  ASSIGN_OR_RETURN(db::Table t,
-                   con.Query("SELECT layer, table_name, expectation, severity, "
-                             "coalesce(observed_text, CAST(observed AS VARCHAR), ''), "
-                             "coalesce(threshold, '') FROM read_parquet(" + Lit(file) +
-                             ") WHERE outcome = 'fail' ORDER BY layer, table_name, ordinal"));
+  ASSIGN_OR_RETURN(
+      db::Table t,
+      con.Query("SELECT layer, table_name, expectation, severity, "
+                "coalesce(observed_text, CAST(observed AS VARCHAR), ''), "
+                "coalesce(threshold, '') FROM read_parquet(" +
+                Lit(file) + ") WHERE outcome = 'fail' ORDER BY layer, table_name, ordinal"));
   DqResult dq;
   for (const auto& row : t.rows) {
     std::vector<std::string> f;
@@ -275,18 +276,21 @@ StatusOr<CalibrationEvidence> MaturedCalibration(db::Connection& con,
   std::string files;
   for (const Date d : mart.ListPartitions(Layer::kGold, kPerformanceTable)) {
     if (Month::Of(d) > month) continue;
-    files += (files.empty() ? "" : ", ") + Lit(mart.PartitionFile(Layer::kGold, kPerformanceTable, d));
+    files +=
+        (files.empty() ? "" : ", ") + Lit(mart.PartitionFile(Layer::kGold, kPerformanceTable, d));
   }
   if (files.empty()) return out;
   ASSIGN_OR_RETURN(
       db::Table t,
       con.Query("SELECT model_id, CAST(snapshot_date AS VARCHAR), "
                 "max(CASE WHEN metric = 'default_rate' THEN value END), "
-                "max(CASE WHEN metric = 'mean_pd' THEN value END) FROM read_parquet([" + files +
+                "max(CASE WHEN metric = 'mean_pd' THEN value END) FROM read_parquet([" +
+                files +
                 "], hive_partitioning = true) WHERE status = 'matured' AND bucket IS NULL AND "
                 "metric IN ('default_rate', 'mean_pd') GROUP BY ALL"));
   for (const auto& row : t.rows) {
-    if (!std::holds_alternative<double>(row[2]) || !std::holds_alternative<double>(row[3])) continue;
+    if (!std::holds_alternative<double>(row[2]) || !std::holds_alternative<double>(row[3]))
+      continue;
     ASSIGN_OR_RETURN(Month m, Month::Parse(std::get<std::string>(row[1]).substr(0, 7)));
     out[std::get<std::string>(row[0])][m.index()] = {std::get<double>(row[2]),
                                                      std::get<double>(row[3])};
@@ -302,8 +306,8 @@ StatusOr<CalibrationEvidence> MaturedCalibration(db::Connection& con,
 // miscalibration forward, so a shock seen in matured months shows in the immature ones, and a
 // model recalibrated on the shocked population shows its own (out-of-time) calibration.
 // Records the month's realised values as evidence for later months.
-Status AddCalibrationGap(const config::Project& project, db::Connection& con, Month s,
-                         bool matured, CalibrationEvidence& evidence,
+Status AddCalibrationGap(const config::Project& project, db::Connection& con, Month s, bool matured,
+                         CalibrationEvidence& evidence,
                          std::map<std::string, Reference>& references,
                          std::vector<Keyed<PerformanceRow>>& perf) {
   std::vector<Keyed<PerformanceRow>> out;
@@ -314,7 +318,8 @@ Status AddCalibrationGap(const config::Project& project, db::Connection& con, Mo
     const std::string& id = perf[i].model.model_id;
     const PerformanceRow* dr = nullptr;
     for (const auto& k : perf) {
-      if (k.model.model_id == id && k.row.metric == "default_rate" && k.row.bucket.empty()) dr = &k.row;
+      if (k.model.model_id == id && k.row.metric == "default_rate" && k.row.bucket.empty())
+        dr = &k.row;
     }
     const PerformanceRow& mp = perf[i].row;
     PerformanceRow gap = mp;
@@ -430,9 +435,10 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
     in.matured = matured_now[m.key.model_id];
     in.dq = dq;
     // The run's length matters up to the consecutive-months rule; its start up to a year back.
-    ASSIGN_OR_RETURN(PsiRun run,
-                     PriorPsiStreak(store, mart, m.key.model_id, month,
-                                    std::max(12, project.governance.retrain.consecutive_warn_months)));
+    ASSIGN_OR_RETURN(
+        PsiRun run,
+        PriorPsiStreak(store, mart, m.key.model_id, month,
+                       std::max(12, project.governance.retrain.consecutive_warn_months)));
     in.prior_psi_warn_months = run.months;
     in.prior_psi_since = run.since;
     for (auto& a : EvaluatePolicy(project.governance, in)) {
@@ -452,17 +458,16 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
   return summary;
 }
 
-StatusOr<int> RaiseQualityAlerts(const config::Project& project, db::Connection& con,
-                                 Month month, const std::string& model_id) {
+StatusOr<int> RaiseQualityAlerts(const config::Project& project, db::Connection& con, Month month,
+                                 const std::string& model_id) {
   const datamart::Datamart mart(project.workspace / "datamart");
   ASSIGN_OR_RETURN(std::optional<DqResult> dq, DqFailures(con, mart, month));
   PolicyInput in;
   in.month = month;
   in.model_id = model_id;
   const size_t slash = model_id.rfind('/');
-  in.model_name = slash == std::string::npos
-                      ? (project.model ? project.model->name : project.name)
-                      : model_id.substr(0, slash);
+  in.model_name = slash == std::string::npos ? (project.model ? project.model->name : project.name)
+                                             : model_id.substr(0, slash);
   in.dq = dq;
   std::vector<metastore::AlertRow> alerts = EvaluatePolicy(project.governance, in);
   ASSIGN_OR_RETURN(metastore::Metastore store,
@@ -504,8 +509,8 @@ StatusOr<std::optional<RetrainTrigger>> RetrainRecommended(const config::Project
     }
     trigger->reasons.insert(newest_so_far ? trigger->reasons.begin() : trigger->reasons.end(),
                             a.message);
-    trigger->alert_ids.insert(
-        newest_so_far ? trigger->alert_ids.begin() : trigger->alert_ids.end(), a.alert_id);
+    trigger->alert_ids.insert(newest_so_far ? trigger->alert_ids.begin() : trigger->alert_ids.end(),
+                              a.alert_id);
     const auto evidence = nlohmann::json::parse(a.evidence_json, nullptr, false);
     if (evidence.is_object() && evidence.value("drift_since", nlohmann::json()).is_string()) {
       if (auto since = Month::Parse(evidence["drift_since"].get<std::string>()); since.ok()) {

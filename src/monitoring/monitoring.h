@@ -55,8 +55,8 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
 // whose decisions the month would have fed ("" when there is none yet). Replaces the month's
 // alerts of that model in the metastore and gold/monitoring_alerts partition `month`. Returns
 // the number of alerts; errors of the stores.
-StatusOr<int> RaiseQualityAlerts(const config::Project& project, db::Connection& con,
-                                 Month month, const std::string& model_id);
+StatusOr<int> RaiseQualityAlerts(const config::Project& project, db::Connection& con, Month month,
+                                 const std::string& model_id);
 
 // The runner's retraining trigger for `model_name`.
 struct RetrainTrigger {

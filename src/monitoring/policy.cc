@@ -161,12 +161,15 @@ std::vector<metastore::AlertRow> EvaluatePolicy(const config::GovernanceDef& p,
     json failed = json::array();
     std::string names;
     for (const auto& f : in.dq->failed) {
-      failed.push_back({{"layer", f[0]}, {"table", f[1]}, {"expectation", f[2]},
-                        {"severity", f[3]}, {"observed", f[4]}, {"threshold", f[5]}});
+      failed.push_back({{"layer", f[0]},
+                        {"table", f[1]},
+                        {"expectation", f[2]},
+                        {"severity", f[3]},
+                        {"observed", f[4]},
+                        {"threshold", f[5]}});
       names += (names.empty() ? "" : ", ") + f[0] + "/" + f[1] + " " + f[2];
     }
-    json evidence = {{"failures", in.dq->failures}, {"errors", in.dq->errors},
-                     {"failed", failed}};
+    json evidence = {{"failures", in.dq->failures}, {"errors", in.dq->errors}, {"failed", failed}};
     const double n = static_cast<double>(in.dq->failures);
     if (in.dq->errors > 0) {
       // An error-severity expectation failed: the data itself is broken (the quality gate
@@ -175,8 +178,8 @@ std::vector<metastore::AlertRow> EvaluatePolicy(const config::GovernanceDef& p,
             std::to_string(in.dq->failures) + " data-quality expectation(s) failed, " +
                 std::to_string(in.dq->errors) + " of error severity (" + names +
                 "): fix or re-deliver the feed and re-run the month",
-            std::move(evidence), {{"warn", p.dq_failures.warn}, {"act", p.dq_failures.act},
-                                  {"any_error", "act"}});
+            std::move(evidence),
+            {{"warn", p.dq_failures.warn}, {"act", p.dq_failures.act}, {"any_error", "act"}});
     } else {
       b.Check("dq_failures", "dq_failures", "", n, p.dq_failures,
               "failed data-quality expectations (" + names + "):", std::move(evidence));
@@ -207,7 +210,7 @@ std::vector<metastore::AlertRow> EvaluatePolicy(const config::GovernanceDef& p,
   const int streak = psi_alert ? in.prior_psi_warn_months + 1 : 0;
   if (psi_alert) {
     drifted_from(in.prior_psi_warn_months > 0 && in.prior_psi_since ? *in.prior_psi_since
-                                                                      : in.month);
+                                                                    : in.month);
   }
   const int need = p.retrain.consecutive_warn_months;
   if (need > 0 && streak >= need) {

@@ -230,8 +230,7 @@ StatusOr<StepOutput> DoQuality(StepContext& c) {
       std::string model_id;
       {
         std::lock_guard<std::mutex> lock(c.run.mu);  // parallel phase: one registry reader
-        ASSIGN_OR_RETURN(std::optional<Arms> arms,
-                         CurrentArms(c.run.project, c.registry, c.month));
+        ASSIGN_OR_RETURN(std::optional<Arms> arms, CurrentArms(c.run.project, c.registry, c.month));
         if (arms) model_id = arms->champion;
       }
       RETURN_IF_ERROR(monitoring::RaiseQualityAlerts(c.run.project, c.con, c.month, model_id)
@@ -393,13 +392,14 @@ StatusOr<Registered> TrainAndRegister(StepContext& c, const config::Project& pro
   info.run_id = c.run.run_id;
   info.created_by = "riskpipe pipeline";
   info.family = chosen.family;
-  info.metrics_json = json{{"validation_auc", chosen.validation.metrics.auc},
-                           {"oot_auc", chosen.oot.metrics.auc},
-                           {"oot_ks", chosen.oot.metrics.ks},
-                           {"candidate", chosen.name},
-                           {"cutoff", o.cutoff.ToString()},
-                           {"pipeline_inputs", inputs_key}}
-                          .dump();
+  info.metrics_json = json{
+      {"validation_auc", chosen.validation.metrics.auc},
+      {"oot_auc", chosen.oot.metrics.auc},
+      {"oot_ks", chosen.oot.metrics.ks},
+      {"candidate", chosen.name},
+      {"cutoff", o.cutoff.ToString()},
+      {"pipeline_inputs",
+       inputs_key}}.dump();
   ASSIGN_OR_RETURN(registry::ModelRecord record, c.registry.Register(staging, name, info));
   return Registered{record.id, chosen.name, chosen.oot.metrics.auc,
                     chosen.train.metrics.n + chosen.validation.metrics.n + chosen.oot.metrics.n,
@@ -459,8 +459,12 @@ StatusOr<StepOutput> DoTrain(StepContext& c, const std::string& inputs_hash) {
   out.fingerprint = r.id;
   out.rows_in = r.rows;
   out.rows_out = r.reused ? 0 : 1;
-  out.details = {{"model_id", r.id}, {"reason", why}, {"cutoff", c.month.first_day().ToString()},
-                 {"candidate", r.candidate}, {"oot_auc", r.oot_auc}, {"reused", r.reused},
+  out.details = {{"model_id", r.id},
+                 {"reason", why},
+                 {"cutoff", c.month.first_day().ToString()},
+                 {"candidate", r.candidate},
+                 {"oot_auc", r.oot_auc},
+                 {"reused", r.reused},
                  {"absent_features_left_out", tp.absent}};
   if (r.reused) {
     out.message = "reused " + r.id + " trained on the same inputs";
@@ -540,16 +544,18 @@ StatusOr<StepOutput> DoValidate(StepContext& c, const std::string& inputs_hash) 
       behavioural_only &= BehaviouralCheck(check.name);
     }
     ASSIGN_OR_RETURN(registry::ModelRecord record, c.registry.Get(model));
-    attempts.push_back({{"model_id", model}, {"family", record.family}, {"passed", report.passed},
+    attempts.push_back({{"model_id", model},
+                        {"family", record.family},
+                        {"passed", report.passed},
                         {"failed_checks", failed}});
     if (first) queue = RunnersUp(record);
     first = false;
     std::string names;
     for (const auto& f : failed) names += (names.empty() ? "" : ", ") + f;
-    out.message += std::string(out.message.empty() ? "" : "; ") +
-                   (report.passed ? model + ": all " + std::to_string(report.checks.size()) +
-                                        " checks passed"
-                                  : model + " (" + record.family + ") FAILED " + names);
+    out.message +=
+        std::string(out.message.empty() ? "" : "; ") +
+        (report.passed ? model + ": all " + std::to_string(report.checks.size()) + " checks passed"
+                       : model + " (" + record.family + ") FAILED " + names);
     out.rows_out += static_cast<int64_t>(report.checks.size());
     if (report.passed || !behavioural_only || queue.empty()) {
       out.fingerprint = model + (report.passed ? ":passed" : ":failed");
@@ -563,13 +569,14 @@ StatusOr<StepOutput> DoValidate(StepContext& c, const std::string& inputs_hash) 
     auto& candidates = tp.project.model->candidates;
     candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
                                     [&](const config::Candidate& k) {
-                                      const std::string n = k.name.empty()
-                                                                ? std::string(config::FamilyName(k.family))
-                                                                : k.name;
+                                      const std::string n =
+                                          k.name.empty() ? std::string(config::FamilyName(k.family))
+                                                         : k.name;
                                       return n != next;
                                     }),
                      candidates.end());
-    if (candidates.empty()) return InternalError("runner-up candidate \"" + next + "\" not in the config");
+    if (candidates.empty())
+      return InternalError("runner-up candidate \"" + next + "\" not in the config");
     ASSIGN_OR_RETURN(Registered r,
                      TrainAndRegister(c, tp.project, inputs_hash + "|after:" + model + "|" + next));
     out.message += " -> next candidate " + next + " as " + r.id;

@@ -119,8 +119,8 @@ std::string SummarySlide(const ReportData& d, int* n) {
          " (applications of " + Text(f, "calib_worst_month") + ", " +
          Escape(f.value("calib_worst_model", "")) + "; act at " + Num(f["calib_act"], 2) + ")";
     if (f.contains("calib_current")) {
-      b += "; estimated gap of the model in use (" + Text(f, "calib_current_month") + "): " +
-           Num(f["calib_current"]);
+      b += "; estimated gap of the model in use (" + Text(f, "calib_current_month") +
+           "): " + Num(f["calib_current"]);
     }
     b += ".</li>";
   }
@@ -133,10 +133,10 @@ std::string SummarySlide(const ReportData& d, int* n) {
     b += "<li>Model in use by month: " + Text(f, "model_changes") + ".</li>";
   b += "<li>Data quality: " + Text(f, "dq_failed", "0") + " of " + Text(f, "dq_checks", "0") +
        " expectation checks failed (" + Text(f, "dq_errors", "0") + " blocking" +
-       (f.contains("dq_error_months")
-            ? ": " + Text(f, "dq_error_months") + " stopped at the quality gate and raised an "
-                                                  "act alert"
-            : std::string()) +
+       (f.contains("dq_error_months") ? ": " + Text(f, "dq_error_months") +
+                                            " stopped at the quality gate and raised an "
+                                            "act alert"
+                                      : std::string()) +
        ").</li></ul>";
   *n += 1;
   b += "<h3>Population stability at a glance: score PSI by month (dashed: warn and act)</h3>" +

@@ -96,9 +96,10 @@ std::string DashboardHtml(const ReportData& d, std::string_view charts_library, 
        chart("AUC", "auc", 280, no_perf) + chart("Gini", "gini", 280, no_perf) +
        chart("KS", "ks", 280, no_perf) +
        chart("Default rate vs mean PD", "default_rate", 280, no_perf) +
-       chart("Calibration gap: observed default rate - mean PD (estimate: the model's latest "
-             "known calibration carried forward)",
-             "calibration_gap", 280, no_perf) +
+       chart(
+           "Calibration gap: observed default rate - mean PD (estimate: the model's latest "
+           "known calibration carried forward)",
+           "calibration_gap", 280, no_perf) +
        chart("Calibration by PD decile (latest matured month)", "calibration", 280,
              "No matured month and no development calibration yet.") +
        "</div></section>\n";

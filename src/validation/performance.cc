@@ -202,15 +202,18 @@ std::vector<CheckResult> PerformanceChecks(const Context& ctx) {
     out.push_back(Make("production_benchmark", pgap <= ctx.cfg.max_auc_below_production, pgap,
                        ctx.cfg.max_auc_below_production, "max_auc_below_production",
                        "a replacement must not rank worse than the model it replaces on the same "
-                       "rows: production " + prod.id + " AUC " + Num(*prod.auc) + ", this model " +
-                           Num(mine) + " (value = production - model)" +
+                       "rows: production " +
+                           prod.id + " AUC " + Num(*prod.auc) + ", this model " + Num(mine) +
+                           " (value = production - model)" +
                            (missing.empty() ? ""
                                             : "; both scored without the " +
                                                   std::to_string(prod.missing_now.size()) +
                                                   " inputs new applications no longer carry (" +
                                                   missing + "), as they will decide them"),
-                       {{"production_id", prod.id}, {"production_auc", *prod.auc},
-                        {"model_auc", mine}, {"inputs_missing_now", prod.missing_now}}));
+                       {{"production_id", prod.id},
+                        {"production_auc", *prod.auc},
+                        {"model_auc", mine},
+                        {"inputs_missing_now", prod.missing_now}}));
   }
   return out;
 }

@@ -290,7 +290,8 @@ StatusOr<ValidationReport> ValidateModel(const config::Project& project, db::Con
 }
 
 StatusOr<std::vector<std::string>> FeaturesAbsentFromApplications(const config::Project& project,
-                                                                  db::Connection& con, Month month) {
+                                                                  db::Connection& con,
+                                                                  Month month) {
   std::vector<std::string> absent;
   if (project.model && project.model->dataset) return absent;
   const datamart::Datamart mart(project.workspace / "datamart");
@@ -300,7 +301,8 @@ StatusOr<std::vector<std::string>> FeaturesAbsentFromApplications(const config::
     if (fs::exists(f)) files.push_back(db::QuoteLiteral(f.string()));
   }
   if (files.size() < 2) return absent;
-  const std::string from = "read_parquet([" + files[0] + ", " + files[1] + "], union_by_name = true)";
+  const std::string from =
+      "read_parquet([" + files[0] + ", " + files[1] + "], union_by_name = true)";
   ASSIGN_OR_RETURN(db::Table shape, con.Query("SELECT * FROM " + from + " LIMIT 0"));
   std::vector<std::string> names;
   std::string counts;

@@ -43,7 +43,8 @@ model:
   min_train_rows: 200
   seed: 42
   candidates:
-)" + candidates + R"(
+)" + candidates +
+         R"(
   selection: {metric: auc, max_oot_drop: 0.5}
   calibration: platt
   threshold: {policy: approval_rate, value: 0.7}
@@ -84,14 +85,16 @@ class MonitorCli : public ::testing::Test {
                 "    severity: error\n    rationale: the feed has no nulls (data-spec A.6)\n");
     CliResult synth = Run("synth --scenario lending-datamart --customers 3000 --seed 7");
     ASSERT_EQ(synth.exit_code, 0) << synth.output;
-    CliResult backfill = Run("backfill --from 2023-01 --to 2024-06 --skip report --skip materialize");
+    CliResult backfill =
+        Run("backfill --from 2023-01 --to 2024-06 --skip report --skip materialize");
     ASSERT_EQ(backfill.exit_code, 1) << backfill.output;  // 2024-03 stops at the quality gate
     ASSERT_NE(backfill.output.find("failed months: 2024-03"), std::string::npos) << backfill.output;
     ASSERT_TRUE(fs::exists(Gold("predictions", "2024-02"))) << backfill.output;
     // A second version, scored on 2023-12 beside the champion as a shadow challenger.
     CliResult train = Run("train --cutoff 2023-12-01", "challenger.yaml");
     ASSERT_EQ(train.exit_code, 0) << train.output;
-    CliResult predict = Run("predict --month 2023-12 --model lending_pd/1 --challenger lending_pd/2");
+    CliResult predict =
+        Run("predict --month 2023-12 --model lending_pd/1 --challenger lending_pd/2");
     ASSERT_EQ(predict.exit_code, 0) << predict.output;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -132,7 +135,8 @@ TEST_F(MonitorCli, MonitorWritesTheMonthsTablesAndPrintsASummaryLine) {
   EXPECT_NE(r.output.find("2024-02  models lending_pd/1  rows "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("alerts act "), std::string::npos) << r.output;
   ASSERT_TRUE(fs::exists(Gold("monitoring_stability", "2024-02")));
-  EXPECT_EQ(Count("SELECT count(*) FROM read_parquet('" + Gold("monitoring_stability", "2024-02").string() +
+  EXPECT_EQ(Count("SELECT count(*) FROM read_parquet('" +
+                  Gold("monitoring_stability", "2024-02").string() +
                   "') WHERE metric = 'score_psi' AND model_id = 'lending_pd/1'"),
             1);
   // A range prints one line per month; a re-run replaces, never appends.
@@ -140,13 +144,15 @@ TEST_F(MonitorCli, MonitorWritesTheMonthsTablesAndPrintsASummaryLine) {
   ASSERT_EQ(range.exit_code, 0) << range.output;
   EXPECT_NE(range.output.find("2024-01  models"), std::string::npos) << range.output;
   EXPECT_NE(range.output.find("2024-02  models"), std::string::npos) << range.output;
-  EXPECT_EQ(Count("SELECT count(*) FROM read_parquet('" + Gold("monitoring_stability", "2024-02").string() +
-                  "') WHERE metric = 'score_psi'"),
-            1);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM read_parquet('" +
+            Gold("monitoring_stability", "2024-02").string() + "') WHERE metric = 'score_psi'"),
+      1);
   // 2022-06 was never scored: a failure naming what to run, not a usage error.
   CliResult missing = Run("monitor --month 2022-06");
   EXPECT_EQ(missing.exit_code, 1) << missing.output;
-  EXPECT_NE(missing.output.find("run `riskpipe predict` first"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("run `riskpipe predict` first"), std::string::npos)
+      << missing.output;
 }
 
 TEST_F(MonitorCli, AlertsListTheStoppedMonthsDataQualityAlertAsTextAndJson) {
@@ -169,8 +175,9 @@ TEST_F(MonitorCli, AlertsListTheStoppedMonthsDataQualityAlertAsTextAndJson) {
 }
 
 TEST_F(MonitorCli, CompareStatesTheDecisionOnTheSharedApplications) {
-  const int64_t scored = Count("SELECT count(*) FROM read_parquet('" +
-                               Gold("predictions", "2023-12").string() + "') WHERE role = 'champion'");
+  const int64_t scored =
+      Count("SELECT count(*) FROM read_parquet('" + Gold("predictions", "2023-12").string() +
+            "') WHERE role = 'champion'");
   ASSERT_GT(scored, 50);
   CliResult as_json = Run("compare lending_pd/1 lending_pd/2 --from 2023-12 --to 2023-12 --json");
   ASSERT_EQ(as_json.exit_code, 0) << as_json.output;
@@ -266,7 +273,6 @@ TEST_F(MonitorCliUsage, UnseenCheckNeedsAModelAndValidMonths) {
   EXPECT_EQ(Run("unseen-check").exit_code, 2);  // the model is required
   EXPECT_EQ(Run("unseen-check lending_pd/1 --from 2023-13").exit_code, 2);
 }
-
 
 }  // namespace
 }  // namespace riskpipe

@@ -297,26 +297,26 @@ TEST_F(MonitorMonthTest, NewModelsCalibrationEstimateComesFromItsOutOfTimeRows) 
   Write("2024-01", 0.0);
   ASSERT_TRUE(MonitorMonth(project_, *con_, *Month::Parse("2024-01"), NoImportance()).ok());
   // Mean PD 0.25 x 1.2 - 0.25.
-  EXPECT_NEAR(Value("monitoring_performance",
-                    "metric = 'calibration_gap' AND snapshot_date = DATE '2024-01-01'",
-                    "estimated"),
-              0.05, 1e-9);
+  EXPECT_NEAR(
+      Value("monitoring_performance",
+            "metric = 'calibration_gap' AND snapshot_date = DATE '2024-01-01'", "estimated"),
+      0.05, 1e-9);
 }
 
 TEST_F(MonitorMonthTest, QualityGateStopRaisesAnActAlertWithTheFailedExpectations) {
   const datamart::Datamart mart(project_.workspace / "datamart");
   const Month mar = *Month::Parse("2024-03");
-  ASSERT_TRUE(mart.WritePartition(
-                      *con_, Layer::kGold, "data_quality", mar.first_day(),
-                      "SELECT * FROM (VALUES "
-                      "('silver', 'clicks', 3, 'fe_7_present', 'error', 'fail', 1.0, "
-                      "'1 (9000 of 9000 rows null)', '<= 0.01'), "
-                      "('silver', 'fin', 7, 'income_distribution', 'warn', 'fail', 0.07, "
-                      "'PSI 0.07', 'PSI <= 0.05'), "
-                      "('silver', 'fin', 1, 'rows', 'error', 'pass', 500.0, '500', '> 0')) "
-                      "t(layer, table_name, ordinal, expectation, severity, outcome, observed, "
-                      "observed_text, threshold)")
-                  .ok());
+  ASSERT_TRUE(
+      mart.WritePartition(*con_, Layer::kGold, "data_quality", mar.first_day(),
+                          "SELECT * FROM (VALUES "
+                          "('silver', 'clicks', 3, 'fe_7_present', 'error', 'fail', 1.0, "
+                          "'1 (9000 of 9000 rows null)', '<= 0.01'), "
+                          "('silver', 'fin', 7, 'income_distribution', 'warn', 'fail', 0.07, "
+                          "'PSI 0.07', 'PSI <= 0.05'), "
+                          "('silver', 'fin', 1, 'rows', 'error', 'pass', 500.0, '500', '> 0')) "
+                          "t(layer, table_name, ordinal, expectation, severity, outcome, observed, "
+                          "observed_text, threshold)")
+          .ok());
   auto n = RaiseQualityAlerts(project_, *con_, mar, "m/1");
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 1);

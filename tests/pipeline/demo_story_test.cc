@@ -39,8 +39,7 @@ class DemoStory : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     fs::copy_file(kExample / "riskpipe.yaml", dir_->path() / "riskpipe.yaml");
-    fs::copy(kExample / "expectations", dir_->path() / "expectations",
-             fs::copy_options::recursive);
+    fs::copy(kExample / "expectations", dir_->path() / "expectations", fs::copy_options::recursive);
     CliResult synth = Run("synth --scenario lending-datamart --seed 42");
     ASSERT_EQ(synth.exit_code, 0) << synth.output;
     backfill_ = new CliResult(Run("backfill --from 2023-01 --to 2024-12"));
@@ -77,10 +76,12 @@ class DemoStory : public ::testing::Test {
   static std::string Expand(std::string sql) {
     for (size_t p = sql.find("gold:"); p != std::string::npos; p = sql.find("gold:")) {
       size_t e = p + 5;
-      while (e < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[e])) || sql[e] == '_')) ++e;
+      while (e < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[e])) || sql[e] == '_'))
+        ++e;
       const std::string table = sql.substr(p + 5, e - p - 5);
       sql.replace(p, e - p,
-                  "read_parquet('" + (Ws() / "datamart" / "gold" / table / "*" / "*.parquet").string() +
+                  "read_parquet('" +
+                      (Ws() / "datamart" / "gold" / table / "*" / "*.parquet").string() +
                       "', hive_partitioning = true)");
     }
     return sql;
@@ -127,13 +128,16 @@ class DemoStory : public ::testing::Test {
 
 void OnlyTheFeedOutageMonthFails() {
   EXPECT_EQ(DemoStory::backfill_->exit_code, 1) << DemoStory::backfill_->output;
-  EXPECT_NE(DemoStory::backfill_->output.find("failed months: 2024-03"), std::string::npos) << DemoStory::backfill_->output;
+  EXPECT_NE(DemoStory::backfill_->output.find("failed months: 2024-03"), std::string::npos)
+      << DemoStory::backfill_->output;
   // Monitoring covers every scored month, 2023-11 (the first model) to 2024-12, and the
   // alerts table every month from the first model on, the stopped 2024-03 included.
-  EXPECT_EQ(DemoStory::Number("SELECT count(DISTINCT snapshot_date) FROM gold:monitoring_stability"), 13);
-  EXPECT_EQ(DemoStory::Number("SELECT count(DISTINCT snapshot_date) FROM gold:monitoring_alerts WHERE "
-                   "snapshot_date >= DATE '2024-01-01'"),
-            12);
+  EXPECT_EQ(
+      DemoStory::Number("SELECT count(DISTINCT snapshot_date) FROM gold:monitoring_stability"), 13);
+  EXPECT_EQ(
+      DemoStory::Number("SELECT count(DISTINCT snapshot_date) FROM gold:monitoring_alerts WHERE "
+                        "snapshot_date >= DATE '2024-01-01'"),
+      12);
 }
 
 void QuietMonthsThenTheShockRaisesScorePsiAndApprovalAlerts() {
@@ -142,7 +146,8 @@ void QuietMonthsThenTheShockRaisesScorePsiAndApprovalAlerts() {
   }
   for (const char* m : {"2024-01", "2024-02", "2024-04", "2024-05", "2024-06"}) {
     EXPECT_GE(DemoStory::Stability(m, "lending_pd/1", "score_psi"), 0.10) << m;
-    EXPECT_EQ(DemoStory::Alerts(m, "approval_rate").size(), 1u) << m;  // riskier applicants declined
+    EXPECT_EQ(DemoStory::Alerts(m, "approval_rate").size(), 1u)
+        << m;  // riskier applicants declined
   }
 }
 
@@ -161,7 +166,8 @@ void TheFeedOutageIsAnActAlertWithItsEvidence() {
 
 void TheRetrainWaitsForTheShockedLabelsThenThePolicyTriggersIt() {
   for (const char* m : {"2024-04", "2024-05", "2024-06", "2024-07"}) {
-    EXPECT_NE(DemoStory::Step("train", m).find("waits for the drifted months' labels"), std::string::npos)
+    EXPECT_NE(DemoStory::Step("train", m).find("waits for the drifted months' labels"),
+              std::string::npos)
         << m << ": " << DemoStory::Step("train", m);
   }
   // The first shocked cohort matures in 2024-07: the realised calibration gap confirms it.
@@ -183,9 +189,8 @@ void TheRetrainedModelPassesTheGateIsPromotedAndIsStableAgain() {
   EXPECT_NE(validated.find("checks passed"), std::string::npos) << validated;
   const std::string approved = DemoStory::Step("approve", "2024-08");
   ASSERT_NE(approved.find("promoted lending_pd/"), std::string::npos) << approved;
-  const std::string model = approved.substr(approved.find("lending_pd/"),
-                                            approved.find(" to production") -
-                                                approved.find("lending_pd/"));
+  const std::string model = approved.substr(
+      approved.find("lending_pd/"), approved.find(" to production") - approved.find("lending_pd/"));
   for (const char* m : {"2024-08", "2024-09", "2024-10", "2024-11", "2024-12"}) {
     EXPECT_LT(DemoStory::Stability(m, model, "score_psi"), 0.10) << m;
     EXPECT_TRUE(DemoStory::Alerts(m, "approval_rate").empty()) << m;
@@ -195,16 +200,19 @@ void TheRetrainedModelPassesTheGateIsPromotedAndIsStableAgain() {
 
 void CalibrationDecaysOnMaturedMonthsAndTheNewModelsEstimateRecovers() {
   // Realised: defaults above the first model's PDs for the shocked cohorts.
-  EXPECT_GE(DemoStory::Number("SELECT max(value) FROM gold:monitoring_performance WHERE metric = "
-                   "'calibration_gap' AND status = 'matured' AND model_id = 'lending_pd/1'"),
-            0.05);
-  EXPECT_LT(DemoStory::Number("SELECT max(abs(value)) FROM gold:monitoring_performance WHERE metric = "
-                   "'calibration_gap' AND status = 'matured' AND snapshot_date < DATE "
-                   "'2024-01-01'"),
-            0.05);
+  EXPECT_GE(
+      DemoStory::Number("SELECT max(value) FROM gold:monitoring_performance WHERE metric = "
+                        "'calibration_gap' AND status = 'matured' AND model_id = 'lending_pd/1'"),
+      0.05);
+  EXPECT_LT(
+      DemoStory::Number("SELECT max(abs(value)) FROM gold:monitoring_performance WHERE metric = "
+                        "'calibration_gap' AND status = 'matured' AND snapshot_date < DATE "
+                        "'2024-01-01'"),
+      0.05);
   // Estimated, for the months the new model scores (no labels before 2025-02).
-  EXPECT_LT(DemoStory::Number("SELECT max(abs(estimated)) FROM gold:monitoring_performance WHERE metric = "
-                   "'calibration_gap' AND snapshot_date >= DATE '2024-08-01'"),
+  EXPECT_LT(DemoStory::Number(
+                "SELECT max(abs(estimated)) FROM gold:monitoring_performance WHERE metric = "
+                "'calibration_gap' AND snapshot_date >= DATE '2024-08-01'"),
             0.05);
 }
 
@@ -212,9 +220,10 @@ void CalibrationDecaysOnMaturedMonthsAndTheNewModelsEstimateRecovers() {
 bool Screenshot(const fs::path& page, const fs::path& png, const std::string& size) {
   const char* env = std::getenv("RISKPIPE_CHROMIUM");
   const std::string chromium = env != nullptr && *env != '\0' ? env : "/usr/bin/chromium";
-  const std::string cmd = "'" + chromium + "' --headless --no-sandbox --disable-gpu --no-first-run "
-                          "--hide-scrollbars --virtual-time-budget=10000 --window-size=" + size +
-                          " --user-data-dir='" + (png.parent_path() / "profile").string() +
+  const std::string cmd = "'" + chromium +
+                          "' --headless --no-sandbox --disable-gpu --no-first-run "
+                          "--hide-scrollbars --virtual-time-budget=10000 --window-size=" +
+                          size + " --user-data-dir='" + (png.parent_path() / "profile").string() +
                           "' --screenshot='" + png.string() + "' 'file://" + page.string() +
                           "' >/dev/null 2>&1";
   return std::system(cmd.c_str()) == 0 && fs::exists(png);

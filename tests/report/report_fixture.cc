@@ -81,7 +81,8 @@ std::string PerformanceSql(int i) {
   // Observed default rate - mean PD; estimated from the latest known calibration: the shock's
   // gap carried forward until the retrain, the new version's small out-of-time gap after it.
   const bool shocked = i >= kShockMonth && i < kRetrainMonth;
-  row("calibration_gap", "", shocked ? 0.03 : 0.0, i > kShockMonth && i < kRetrainMonth ? 0.03 : -0.004);
+  row("calibration_gap", "", shocked ? 0.03 : 0.0,
+      i > kShockMonth && i < kRetrainMonth ? 0.03 : -0.004);
   for (int b = 1; b <= 10; ++b) {
     row("calib_observed", std::to_string(b), 0.01 * b, 0.01 * b);
     row("calib_predicted", std::to_string(b), 0.01 * b + 0.002, 0.01 * b + 0.002);
