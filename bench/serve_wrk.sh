@@ -77,7 +77,7 @@ LUA
 done
 run() {  # name script connections
   echo "== $1, $3 connections"
-  wrk -t2 -c"$3" -d"$duration" --latency -s "$work/$2" "http://127.0.0.1:$port" \
+  wrk -t"${WRK_THREADS:-2}" -c"$3" -d"$duration" --latency -s "$work/$2" "http://127.0.0.1:$port" \
     | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors"
 }
 run "GET /v1/features/{id}" features.lua 64

@@ -2,11 +2,11 @@
 
 #include <duckdb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
-#include <unordered_map>
 
 namespace riskpipe::db {
 namespace {
@@ -31,13 +31,20 @@ std::string Abbrev(std::string_view sql) {
 
 duckdb_type ToDuckType(Type t) {
   switch (t) {
-    case Type::kBoolean: return DUCKDB_TYPE_BOOLEAN;
-    case Type::kInteger: return DUCKDB_TYPE_INTEGER;
-    case Type::kBigint: return DUCKDB_TYPE_BIGINT;
-    case Type::kDouble: return DUCKDB_TYPE_DOUBLE;
-    case Type::kVarchar: return DUCKDB_TYPE_VARCHAR;
-    case Type::kDate: return DUCKDB_TYPE_DATE;
-    case Type::kTimestamp: return DUCKDB_TYPE_TIMESTAMP;
+    case Type::kBoolean:
+      return DUCKDB_TYPE_BOOLEAN;
+    case Type::kInteger:
+      return DUCKDB_TYPE_INTEGER;
+    case Type::kBigint:
+      return DUCKDB_TYPE_BIGINT;
+    case Type::kDouble:
+      return DUCKDB_TYPE_DOUBLE;
+    case Type::kVarchar:
+      return DUCKDB_TYPE_VARCHAR;
+    case Type::kDate:
+      return DUCKDB_TYPE_DATE;
+    case Type::kTimestamp:
+      return DUCKDB_TYPE_TIMESTAMP;
   }
   return DUCKDB_TYPE_INVALID;
 }
@@ -47,22 +54,34 @@ StatusOr<Value> ReadCell(duckdb_type type, duckdb_vector vec, idx_t row) {
   if (validity != nullptr && !duckdb_validity_row_is_valid(validity, row)) return Value{};
   void* data = duckdb_vector_get_data(vec);
   switch (type) {
-    case DUCKDB_TYPE_BOOLEAN: return Value{static_cast<bool*>(data)[row]};
-    case DUCKDB_TYPE_TINYINT: return Value{int64_t{static_cast<int8_t*>(data)[row]}};
-    case DUCKDB_TYPE_SMALLINT: return Value{int64_t{static_cast<int16_t*>(data)[row]}};
-    case DUCKDB_TYPE_INTEGER: return Value{int64_t{static_cast<int32_t*>(data)[row]}};
-    case DUCKDB_TYPE_BIGINT: return Value{static_cast<int64_t*>(data)[row]};
-    case DUCKDB_TYPE_UTINYINT: return Value{int64_t{static_cast<uint8_t*>(data)[row]}};
-    case DUCKDB_TYPE_USMALLINT: return Value{int64_t{static_cast<uint16_t*>(data)[row]}};
-    case DUCKDB_TYPE_UINTEGER: return Value{int64_t{static_cast<uint32_t*>(data)[row]}};
+    case DUCKDB_TYPE_BOOLEAN:
+      return Value{static_cast<bool*>(data)[row]};
+    case DUCKDB_TYPE_TINYINT:
+      return Value{int64_t{static_cast<int8_t*>(data)[row]}};
+    case DUCKDB_TYPE_SMALLINT:
+      return Value{int64_t{static_cast<int16_t*>(data)[row]}};
+    case DUCKDB_TYPE_INTEGER:
+      return Value{int64_t{static_cast<int32_t*>(data)[row]}};
+    case DUCKDB_TYPE_BIGINT:
+      return Value{static_cast<int64_t*>(data)[row]};
+    case DUCKDB_TYPE_UTINYINT:
+      return Value{int64_t{static_cast<uint8_t*>(data)[row]}};
+    case DUCKDB_TYPE_USMALLINT:
+      return Value{int64_t{static_cast<uint16_t*>(data)[row]}};
+    case DUCKDB_TYPE_UINTEGER:
+      return Value{int64_t{static_cast<uint32_t*>(data)[row]}};
     case DUCKDB_TYPE_UBIGINT:
       return Value{static_cast<int64_t>(static_cast<uint64_t*>(data)[row])};
     case DUCKDB_TYPE_HUGEINT:
       return Value{static_cast<int64_t>(static_cast<duckdb_hugeint*>(data)[row].lower)};
-    case DUCKDB_TYPE_FLOAT: return Value{double{static_cast<float*>(data)[row]}};
-    case DUCKDB_TYPE_DOUBLE: return Value{static_cast<double*>(data)[row]};
-    case DUCKDB_TYPE_DATE: return Value{Date::FromDays(static_cast<duckdb_date*>(data)[row].days)};
-    case DUCKDB_TYPE_TIMESTAMP: return Value{static_cast<duckdb_timestamp*>(data)[row].micros};
+    case DUCKDB_TYPE_FLOAT:
+      return Value{double{static_cast<float*>(data)[row]}};
+    case DUCKDB_TYPE_DOUBLE:
+      return Value{static_cast<double*>(data)[row]};
+    case DUCKDB_TYPE_DATE:
+      return Value{Date::FromDays(static_cast<duckdb_date*>(data)[row].days)};
+    case DUCKDB_TYPE_TIMESTAMP:
+      return Value{static_cast<duckdb_timestamp*>(data)[row].micros};
     case DUCKDB_TYPE_VARCHAR: {
       duckdb_string_t* s = static_cast<duckdb_string_t*>(data) + row;
       return Value{std::string(duckdb_string_t_data(s), duckdb_string_t_length(*s))};
@@ -97,13 +116,20 @@ std::string QuoteLiteral(std::string_view text) {
 
 std::string_view TypeSql(Type t) {
   switch (t) {
-    case Type::kBoolean: return "BOOLEAN";
-    case Type::kInteger: return "INTEGER";
-    case Type::kBigint: return "BIGINT";
-    case Type::kDouble: return "DOUBLE";
-    case Type::kVarchar: return "VARCHAR";
-    case Type::kDate: return "DATE";
-    case Type::kTimestamp: return "TIMESTAMP";
+    case Type::kBoolean:
+      return "BOOLEAN";
+    case Type::kInteger:
+      return "INTEGER";
+    case Type::kBigint:
+      return "BIGINT";
+    case Type::kDouble:
+      return "DOUBLE";
+    case Type::kVarchar:
+      return "VARCHAR";
+    case Type::kDate:
+      return "DATE";
+    case Type::kTimestamp:
+      return "TIMESTAMP";
   }
   return "VARCHAR";
 }
@@ -148,14 +174,16 @@ Database::~Database() = default;
 
 StatusOr<Database> Database::Open(const std::string& path, const Options& options) {
   duckdb_config config = nullptr;
-  if (duckdb_create_config(&config) == DuckDBError) return InternalError("duckdb: cannot create config");
+  if (duckdb_create_config(&config) == DuckDBError)
+    return InternalError("duckdb: cannot create config");
   auto set = [&](const char* key, const std::string& value) {
     return duckdb_set_config(config, key, value.c_str()) == DuckDBSuccess;
   };
   bool ok = true;
   if (options.threads > 0) ok = ok && set("threads", std::to_string(options.threads));
   if (!options.memory_limit.empty()) ok = ok && set("memory_limit", options.memory_limit);
-  if (!options.temp_directory.empty()) ok = ok && set("temp_directory", options.temp_directory.string());
+  if (!options.temp_directory.empty())
+    ok = ok && set("temp_directory", options.temp_directory.string());
   if (!ok) {
     duckdb_destroy_config(&config);
     return InvalidArgumentError("duckdb: invalid database option");
@@ -169,7 +197,8 @@ StatusOr<Database> Database::Open(const std::string& path, const Options& option
     std::string msg = error != nullptr ? error : "unknown error";
     if (error != nullptr) duckdb_free(error);
     impl->db = nullptr;
-    return UnavailableError("duckdb: cannot open " + (p ? path : std::string(":memory:")) + ": " + msg);
+    return UnavailableError("duckdb: cannot open " + (p ? path : std::string(":memory:")) + ": " +
+                            msg);
   }
   return Database(std::move(impl));
 }
@@ -220,7 +249,8 @@ StatusOr<Table> Connection::Query(std::string_view sql) {
   duckdb_result result;
   const std::string q(sql);
   if (duckdb_query(impl_->con, q.c_str(), &result) == DuckDBError) {
-    Status s = InvalidArgumentError(FirstLines(ResultError(&result)) + " (in: " + Abbrev(sql) + ")");
+    Status s =
+        InvalidArgumentError(FirstLines(ResultError(&result)) + " (in: " + Abbrev(sql) + ")");
     duckdb_destroy_result(&result);
     return s;
   }
@@ -265,16 +295,61 @@ int ColumnarTable::ColumnIndex(std::string_view name) const {
 
 namespace {
 
-// Appends `n` cells of a non-text vector to `out` as doubles (null -> NaN).
+// Appends `n` cells of a non-text vector to `out` as doubles (null -> NaN). Writes in place
+// after one resize (no per-cell push_back), with a plain copy loop when the chunk has no nulls.
 template <typename T>
 void AppendNumbers(duckdb_vector vec, idx_t n, std::vector<double>& out) {
   const T* data = static_cast<const T*>(duckdb_vector_get_data(vec));
   uint64_t* validity = duckdb_vector_get_validity(vec);
+  const size_t at = out.size();
+  out.resize(at + n);
+  double* dst = out.data() + at;
+  if (validity == nullptr) {
+    for (idx_t r = 0; r < n; ++r) dst[r] = static_cast<double>(data[r]);
+    return;
+  }
   for (idx_t r = 0; r < n; ++r) {
-    const bool valid = validity == nullptr || duckdb_validity_row_is_valid(validity, r);
-    out.push_back(valid ? static_cast<double>(data[r]) : std::numeric_limits<double>::quiet_NaN());
+    dst[r] = duckdb_validity_row_is_valid(validity, r) ? static_cast<double>(data[r])
+                                                       : std::numeric_limits<double>::quiet_NaN();
   }
 }
+
+// The codes of one text column's dictionary: an open-addressing table of codes into
+// `values` (no node per entry, no key copy), so a column of a million distinct ids costs one
+// string per id and a probe, not a hash-map node allocation.
+class DictionaryIndex {
+ public:
+  // The code of `v`, appending it to `values` when it is new.
+  int32_t CodeOf(std::string_view v, std::vector<std::string>& values) {
+    if (2 * (values.size() + 1) > slots_.size()) Grow(values);
+    const uint64_t h = std::hash<std::string_view>()(v);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint32_t s = slots_[i];
+      if (s == 0) {
+        slots_[i] = static_cast<uint32_t>(values.size() + 1);
+        hashes_.push_back(h);
+        values.emplace_back(v);
+        return static_cast<int32_t>(values.size() - 1);
+      }
+      if (hashes_[s - 1] == h && values[s - 1] == v) return static_cast<int32_t>(s - 1);
+    }
+  }
+
+ private:
+  void Grow(const std::vector<std::string>& values) {
+    std::vector<uint32_t> slots(std::max<size_t>(64, slots_.size() * 2), 0);
+    const size_t mask = slots.size() - 1;
+    for (size_t code = 0; code < values.size(); ++code) {
+      size_t i = hashes_[code] & mask;
+      while (slots[i] != 0) i = (i + 1) & mask;
+      slots[i] = static_cast<uint32_t>(code + 1);
+    }
+    slots_ = std::move(slots);
+  }
+  std::vector<uint32_t> slots_;   // code + 1, or 0 when empty; size a power of two
+  std::vector<uint64_t> hashes_;  // per code
+};
 
 }  // namespace
 
@@ -282,14 +357,15 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql) {
   duckdb_result result;
   const std::string q(sql);
   if (duckdb_query(impl_->con, q.c_str(), &result) == DuckDBError) {
-    Status s = InvalidArgumentError(FirstLines(ResultError(&result)) + " (in: " + Abbrev(sql) + ")");
+    Status s =
+        InvalidArgumentError(FirstLines(ResultError(&result)) + " (in: " + Abbrev(sql) + ")");
     duckdb_destroy_result(&result);
     return s;
   }
   ColumnarTable table;
   const idx_t ncol = duckdb_column_count(&result);
   std::vector<duckdb_type> types(ncol);
-  std::vector<std::unordered_map<std::string, int32_t>> dictionaries(ncol);
+  std::vector<DictionaryIndex> dictionaries(ncol);
   Status status;
   // duckdb_query materialises the result, so its size is known: reserve once instead of
   // growing (page faults on fresh memory dominate otherwise).
@@ -299,17 +375,35 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql) {
     col.name = duckdb_column_name(&result, c);
     types[c] = duckdb_column_type(&result, c);
     switch (types[c]) {
-      case DUCKDB_TYPE_VARCHAR: col.type = Type::kVarchar; break;
-      case DUCKDB_TYPE_DATE: col.type = Type::kDate; break;
-      case DUCKDB_TYPE_BOOLEAN: col.type = Type::kBoolean; break;
-      case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER:
-      case DUCKDB_TYPE_UTINYINT: case DUCKDB_TYPE_USMALLINT: case DUCKDB_TYPE_UINTEGER:
-        col.type = Type::kInteger; break;
-      case DUCKDB_TYPE_BIGINT: case DUCKDB_TYPE_UBIGINT: col.type = Type::kBigint; break;
-      case DUCKDB_TYPE_FLOAT: case DUCKDB_TYPE_DOUBLE: col.type = Type::kDouble; break;
+      case DUCKDB_TYPE_VARCHAR:
+        col.type = Type::kVarchar;
+        break;
+      case DUCKDB_TYPE_DATE:
+        col.type = Type::kDate;
+        break;
+      case DUCKDB_TYPE_BOOLEAN:
+        col.type = Type::kBoolean;
+        break;
+      case DUCKDB_TYPE_TINYINT:
+      case DUCKDB_TYPE_SMALLINT:
+      case DUCKDB_TYPE_INTEGER:
+      case DUCKDB_TYPE_UTINYINT:
+      case DUCKDB_TYPE_USMALLINT:
+      case DUCKDB_TYPE_UINTEGER:
+        col.type = Type::kInteger;
+        break;
+      case DUCKDB_TYPE_BIGINT:
+      case DUCKDB_TYPE_UBIGINT:
+        col.type = Type::kBigint;
+        break;
+      case DUCKDB_TYPE_FLOAT:
+      case DUCKDB_TYPE_DOUBLE:
+        col.type = Type::kDouble;
+        break;
       default:
         status = InvalidArgumentError("column " + col.name + ": DuckDB type " +
-                                      std::to_string(types[c]) + " cannot be read as a column; cast it in SQL");
+                                      std::to_string(types[c]) +
+                                      " cannot be read as a column; cast it in SQL");
     }
     if (col.type == Type::kVarchar) {
       col.codes.reserve(expected_rows);
@@ -326,18 +420,42 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql) {
       duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, c);
       ColumnarTable::Column& col = table.columns[c];
       switch (types[c]) {
-        case DUCKDB_TYPE_BOOLEAN: AppendNumbers<bool>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_TINYINT: AppendNumbers<int8_t>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_SMALLINT: AppendNumbers<int16_t>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_INTEGER: AppendNumbers<int32_t>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_BIGINT: AppendNumbers<int64_t>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_UTINYINT: AppendNumbers<uint8_t>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_USMALLINT: AppendNumbers<uint16_t>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_UINTEGER: AppendNumbers<uint32_t>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_UBIGINT: AppendNumbers<uint64_t>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_FLOAT: AppendNumbers<float>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_DOUBLE: AppendNumbers<double>(vec, n, col.numbers); break;
-        case DUCKDB_TYPE_DATE: AppendNumbers<int32_t>(vec, n, col.numbers); break;
+        case DUCKDB_TYPE_BOOLEAN:
+          AppendNumbers<bool>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_TINYINT:
+          AppendNumbers<int8_t>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_SMALLINT:
+          AppendNumbers<int16_t>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_INTEGER:
+          AppendNumbers<int32_t>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_BIGINT:
+          AppendNumbers<int64_t>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_UTINYINT:
+          AppendNumbers<uint8_t>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_USMALLINT:
+          AppendNumbers<uint16_t>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_UINTEGER:
+          AppendNumbers<uint32_t>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_UBIGINT:
+          AppendNumbers<uint64_t>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_FLOAT:
+          AppendNumbers<float>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_DOUBLE:
+          AppendNumbers<double>(vec, n, col.numbers);
+          break;
+        case DUCKDB_TYPE_DATE:
+          AppendNumbers<int32_t>(vec, n, col.numbers);
+          break;
         case DUCKDB_TYPE_VARCHAR: {
           auto* data = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vec));
           uint64_t* validity = duckdb_vector_get_validity(vec);
@@ -347,14 +465,14 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql) {
               col.codes.push_back(-1);
               continue;
             }
-            std::string value(duckdb_string_t_data(data + r), duckdb_string_t_length(data[r]));
-            auto [it, inserted] = dict.try_emplace(value, static_cast<int32_t>(col.dictionary.size()));
-            if (inserted) col.dictionary.push_back(std::move(value));
-            col.codes.push_back(it->second);
+            const std::string_view value(duckdb_string_t_data(data + r),
+                                         duckdb_string_t_length(data[r]));
+            col.codes.push_back(dict.CodeOf(value, col.dictionary));
           }
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
     table.rows += n;
@@ -531,8 +649,8 @@ Appender::~Appender() = default;
 StatusOr<Appender> Appender::Open(Connection& connection, std::string_view table) {
   auto impl = std::make_unique<Impl>();
   impl->table = std::string(table);
-  if (duckdb_appender_create(connection.impl_->con, nullptr, impl->table.c_str(), &impl->appender) ==
-      DuckDBError) {
+  if (duckdb_appender_create(connection.impl_->con, nullptr, impl->table.c_str(),
+                             &impl->appender) == DuckDBError) {
     std::string msg = duckdb_appender_error(impl->appender) ? duckdb_appender_error(impl->appender)
                                                             : "unknown error";
     return NotFoundError("duckdb: cannot append to " + impl->table + ": " + msg);

@@ -165,7 +165,8 @@ StatusOr<LogisticFit> FitLogistic(std::span<const float> x, size_t rows, size_t 
 
 StatusOr<std::unique_ptr<LinearEstimator>> LinearEstimator::FromJson(const nlohmann::json& j) {
   try {
-    if (j.at("family") != "logistic") return InvalidArgumentError("model.json: not a logistic model");
+    if (j.at("family") != "logistic")
+      return InvalidArgumentError("model.json: not a logistic model");
     LogisticFit fit;
     fit.intercept = j.at("intercept");
     std::vector<std::string> columns;
@@ -248,9 +249,10 @@ Status ScorecardEstimator::BinRows(const Frame& frame, std::span<const uint32_t>
     const int missing = static_cast<int>(b.edges.size()) + 1;
     for (size_t i = 0; i < rows.size(); ++i) {
       const double v = col.numbers[rows[i]];
-      out[i] = std::isnan(v) ? missing
-                             : static_cast<int>(std::lower_bound(b.edges.begin(), b.edges.end(), v) -
-                                                b.edges.begin());
+      out[i] = std::isnan(v)
+                   ? missing
+                   : static_cast<int>(std::lower_bound(b.edges.begin(), b.edges.end(), v) -
+                                      b.edges.begin());
     }
     return OkStatus();
   }
@@ -279,7 +281,8 @@ StatusOr<std::unique_ptr<ScorecardEstimator>> ScorecardEstimator::Fit(
   double bads = 0;
   for (uint8_t y : labels) bads += y;
   const double goods = static_cast<double>(rows.size()) - bads;
-  if (bads == 0 || goods == 0) return InvalidArgumentError("scorecard: the labels have a single class");
+  if (bads == 0 || goods == 0)
+    return InvalidArgumentError("scorecard: the labels have a single class");
   // Bins and weights of evidence on the training rows.
   std::vector<float> woe_matrix(rows.size() * nf);
   std::vector<int> bins;
@@ -313,14 +316,16 @@ StatusOr<std::unique_ptr<ScorecardEstimator>> ScorecardEstimator::Fit(
     }
     fb.woe.resize(nbins);
     for (size_t k = 0; k < nbins; ++k) {
-      fb.woe[k] = std::log((good[k] + 0.5) / (goods + 0.5)) - std::log((bad[k] + 0.5) / (bads + 0.5));
+      fb.woe[k] =
+          std::log((good[k] + 0.5) / (goods + 0.5)) - std::log((bad[k] + 0.5) / (bads + 0.5));
       if (fb.count[k] == 0) fb.woe[k] = 0;  // never seen in training: neutral
     }
     for (size_t i = 0; i < rows.size(); ++i) {
       woe_matrix[i * nf + f] = static_cast<float>(fb.woe[bins[i]]);
     }
   }
-  ASSIGN_OR_RETURN(LogisticFit fit, FitLogistic(woe_matrix, rows.size(), nf, labels, options.logistic));
+  ASSIGN_OR_RETURN(LogisticFit fit,
+                   FitLogistic(woe_matrix, rows.size(), nf, labels, options.logistic));
   sc->intercept_ = fit.intercept;
   sc->factor_ = options.pdo / std::log(2.0);
   sc->offset_ = options.base_score - sc->factor_ * std::log(options.base_odds);
@@ -337,8 +342,8 @@ StatusOr<std::unique_ptr<ScorecardEstimator>> ScorecardEstimator::Fit(
   return sc;
 }
 
-StatusOr<std::unique_ptr<ScorecardEstimator>> ScorecardEstimator::FromJson(const nlohmann::json& j,
-                                                                           const Preprocessor& pre) {
+StatusOr<std::unique_ptr<ScorecardEstimator>> ScorecardEstimator::FromJson(
+    const nlohmann::json& j, const Preprocessor& pre) {
   try {
     if (j.at("family") != "scorecard") return InvalidArgumentError("model.json: not a scorecard");
     auto sc = std::unique_ptr<ScorecardEstimator>(new ScorecardEstimator());
@@ -375,19 +380,19 @@ StatusOr<std::string> ScorecardEstimator::Serialize() const {
                         {"count", b.count},
                         {"coefficient", b.coefficient}});
   }
-  nlohmann::json j = {
-      {"format", "riskpipe.scorecard/1"},
-      {"family", "scorecard"},
-      {"bins", "numeric: (edge[i-1], edge[i]], then above the last edge, then missing; "
-               "categorical: levels of preprocess.json, then other, then missing"},
-      {"score", "sum of points; logit(PD) = (offset - score) / factor"},
-      {"pdo", options_.pdo},
-      {"base_score", options_.base_score},
-      {"base_odds", options_.base_odds},
-      {"factor", factor_},
-      {"offset", offset_},
-      {"intercept", intercept_},
-      {"features", std::move(features)}};
+  nlohmann::json j = {{"format", "riskpipe.scorecard/1"},
+                      {"family", "scorecard"},
+                      {"bins",
+                       "numeric: (edge[i-1], edge[i]], then above the last edge, then missing; "
+                       "categorical: levels of preprocess.json, then other, then missing"},
+                      {"score", "sum of points; logit(PD) = (offset - score) / factor"},
+                      {"pdo", options_.pdo},
+                      {"base_score", options_.base_score},
+                      {"base_odds", options_.base_odds},
+                      {"factor", factor_},
+                      {"offset", offset_},
+                      {"intercept", intercept_},
+                      {"features", std::move(features)}};
   return j.dump(1) + "\n";
 }
 
@@ -434,16 +439,44 @@ StatusOr<std::unique_ptr<BoosterEstimator>> BoosterEstimator::Load(std::string f
                                                                    std::string_view model_bytes) {
   ASSIGN_OR_RETURN(xgb::Booster booster, xgb::Booster::Load(model_bytes));
   RETURN_IF_ERROR(booster.SetParam("nthread", "1"));
-  return std::make_unique<BoosterEstimator>(std::move(family), std::move(booster));
+  return std::make_unique<BoosterEstimator>(std::move(family), std::move(booster),
+                                            std::string(model_bytes));
+}
+
+const FlatForest* BoosterEstimator::forest(size_t width) const {
+  std::call_once(forest_once_, [&] {
+    StatusOr<std::string> bytes = ubjson_.empty() ? booster_.SaveModel("ubj") : ubjson_;
+    if (!bytes.ok()) return;
+    if (auto f = FlatForest::FromUbjson(*bytes, width); f.ok()) forest_ = std::move(*f);
+  });
+  return forest_ && forest_->num_features() == width ? &*forest_ : nullptr;
 }
 
 StatusOr<std::vector<double>> BoosterEstimator::Margins(const Frame& frame,
                                                         std::span<const uint32_t> rows,
                                                         const Preprocessor& pre) const {
   std::vector<float> x;
-  RETURN_IF_ERROR(pre.Encode(frame, rows, Encoding::kTree, x));
-  ASSIGN_OR_RETURN(std::vector<float> m, booster_.PredictMargin(x, rows.size(), pre.width()));
-  return std::vector<double>(m.begin(), m.end());
+  const FlatForest* flat = forest(pre.width());
+  if (flat == nullptr) {
+    RETURN_IF_ERROR(pre.Encode(frame, rows, Encoding::kTree, x));
+    ASSIGN_OR_RETURN(std::vector<float> m, booster_.PredictMargin(x, rows.size(), pre.width()));
+    return std::vector<double>(m.begin(), m.end());
+  }
+  // Encoding errors (a missing or mistyped column) surface here, before the threads start.
+  RETURN_IF_ERROR(pre.Encode(frame, {}, Encoding::kTree, x));
+  // Chunks of rows, each encoded and scored by one thread into its slice of the output.
+  constexpr size_t kChunk = 8192;
+  const size_t chunks = (rows.size() + kChunk - 1) / kChunk;
+  std::vector<float> margins(rows.size());
+  std::vector<Status> failed(chunks);
+  ForBlocks(chunks, rows.size() >= 2 * kChunk ? ThreadCount(0) : 1, [&](size_t c) {
+    const size_t start = c * kChunk, n = std::min(kChunk, rows.size() - start);
+    std::vector<float> block;
+    failed[c] = pre.Encode(frame, rows.subspan(start, n), Encoding::kTree, block);
+    if (failed[c].ok()) flat->Margins(block, n, std::span<float>(margins).subspan(start, n));
+  });
+  for (const Status& s : failed) RETURN_IF_ERROR(s);
+  return std::vector<double>(margins.begin(), margins.end());
 }
 
 StatusOr<std::vector<double>> BoosterEstimator::Contributions(const Frame& frame,

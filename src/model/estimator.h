@@ -13,11 +13,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "model/forest.h"
 #include "model/frame.h"
 #include "model/preprocess.h"
 #include "xgb/xgb.h"
@@ -26,8 +29,8 @@ namespace riskpipe::model {
 
 // One feature's contribution to a row's margin, for reason codes.
 struct Contribution {
-  int feature = 0;      // index into Preprocessor::features()
-  double value = 0;     // margin contribution (positive = riskier)
+  int feature = 0;   // index into Preprocessor::features()
+  double value = 0;  // margin contribution (positive = riskier)
 };
 
 class Estimator {
@@ -52,9 +55,9 @@ class Estimator {
 // ---- Logistic regression ----
 
 struct LogisticOptions {
-  double l2 = 1e-3;        // penalty on the mean log loss: l2/2 * |beta|^2 (not the intercept)
+  double l2 = 1e-3;  // penalty on the mean log loss: l2/2 * |beta|^2 (not the intercept)
   int max_iterations = 50;
-  int threads = 0;         // 0 = hardware concurrency; results do not depend on it
+  int threads = 0;  // 0 = hardware concurrency; results do not depend on it
 };
 
 struct LogisticFit {
@@ -142,8 +145,8 @@ class ScorecardEstimator : public Estimator {
 
 class BoosterEstimator : public Estimator {
  public:
-  BoosterEstimator(std::string family, xgb::Booster booster)
-      : family_(std::move(family)), booster_(std::move(booster)) {}
+  BoosterEstimator(std::string family, xgb::Booster booster, std::string ubjson = {})
+      : family_(std::move(family)), booster_(std::move(booster)), ubjson_(std::move(ubjson)) {}
   static StatusOr<std::unique_ptr<BoosterEstimator>> Load(std::string family,
                                                           std::string_view model_bytes);
   std::string family() const override { return family_; }
@@ -154,10 +157,16 @@ class BoosterEstimator : public Estimator {
   StatusOr<std::vector<double>> Contributions(const Frame& frame, std::span<const uint32_t> rows,
                                               const Preprocessor& pre) const override;
   const xgb::Booster& booster() const { return booster_; }
+  // The trees flattened for batch margins (model/forest.h), built on first use; nullptr when
+  // the model cannot be flattened (Margins then calls XGBoost).
+  const FlatForest* forest(size_t width) const;
 
  private:
   std::string family_;
   xgb::Booster booster_;
+  std::string ubjson_;  // the saved model, parsed into forest_ on first use
+  mutable std::once_flag forest_once_;
+  mutable std::optional<FlatForest> forest_;
 };
 
 }  // namespace riskpipe::model
