@@ -207,6 +207,7 @@ StatusOr<Database> Database::Open(const std::string& path, const Options& option
 
 struct Connection::Impl {
   duckdb_connection con = nullptr;
+  duckdb_database db = nullptr;  // not owned: the database this connection belongs to
   ~Impl() {
     if (con != nullptr) duckdb_disconnect(&con);
   }
@@ -223,6 +224,7 @@ StatusOr<Connection> Database::Connect() {
     impl->con = nullptr;
     return InternalError("duckdb: cannot connect");
   }
+  impl->db = impl_->db;
   Connection con(std::move(impl));
   if (!impl_->row_source_registered) {
     RETURN_IF_ERROR(con.RegisterRowSourceFunction());
@@ -232,6 +234,16 @@ StatusOr<Connection> Database::Connect() {
 }
 
 void Connection::Interrupt() { duckdb_interrupt(impl_->con); }
+
+StatusOr<Connection> Connection::Sibling() {
+  auto impl = std::make_unique<Impl>();
+  if (duckdb_connect(impl_->db, &impl->con) == DuckDBError) {
+    impl->con = nullptr;
+    return InternalError("duckdb: cannot connect");
+  }
+  impl->db = impl_->db;
+  return Connection(std::move(impl));
+}
 
 Status Connection::Execute(std::string_view sql) {
   duckdb_result result;

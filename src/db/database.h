@@ -124,6 +124,11 @@ class Connection {
   // Cancels the query running on this connection (callable from another thread).
   void Interrupt();
 
+  // A new connection to the same database, for work on another thread (a connection runs
+  // one statement at a time). It sees the database's tables but not this connection's TEMP
+  // tables. The database must outlive it. Internal on failure.
+  StatusOr<Connection> Sibling();
+
  private:
   friend class Database;
   friend class Appender;

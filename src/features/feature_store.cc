@@ -1,13 +1,15 @@
 #include "features/feature_store.h"
 
+#include <atomic>
 #include <chrono>
+#include <optional>
+#include <thread>
 
 #include "features/feature_query.h"
 
 namespace riskpipe::features {
 
-StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
-                                                db::Connection& con,
+StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project, db::Connection& con,
                                                 const FeatureBuildOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const datamart::Datamart mart(project.workspace / "datamart");
@@ -27,7 +29,8 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
   }
   const Month from = options.from ? *options.from : Month::Of(*lo);
   const Month to = options.to ? *options.to : Month::Of(*hi);
-  if (to < from) return InvalidArgumentError("--to " + to.ToString() + " is before --from " + from.ToString());
+  if (to < from)
+    return InvalidArgumentError("--to " + to.ToString() + " is before --from " + from.ToString());
   const Date first_day = from.first_day();
   const Date last_day = to.Next().first_day().AddDays(-1);
 
@@ -36,12 +39,21 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
   // that the per-month scans below find through the table's zone maps, already in order (a
   // scan keeps the table's order: DuckDB's default preserve_insertion_order), so the writes
   // need no sort of their own.
-  const std::string order = std::string(kDecisionDate) + ", " +
-                            db::QuoteIdent(project.features.spine.key);
-  RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TEMP TABLE _features AS " + feature_sql +
+  const std::string order =
+      std::string(kDecisionDate) + ", " + db::QuoteIdent(project.features.spine.key);
+  // A table of the database, not a TEMP one, so that a second connection can write months
+  // beside the first; the name is unique per build in this process.
+  static std::atomic<int> builds{0};
+  const std::string table = "_riskpipe_features_" + std::to_string(builds++);
+  RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TABLE " + table + " AS " + feature_sql +
                               " ORDER BY " + order));
+  struct DropTable {
+    db::Connection& con;
+    const std::string& table;
+    ~DropTable() { (void)con.Execute("DROP TABLE IF EXISTS " + table); }
+  } drop{con, table};
   // Point-in-time audit before anything becomes visible.
-  ASSIGN_OR_RETURN(db::Table audit, con.Query(AuditSql(project.features, "_features")));
+  ASSIGN_OR_RETURN(db::Table audit, con.Query(AuditSql(project.features, table)));
   for (const auto& row : audit.rows) {
     const int64_t violations = std::get<int64_t>(row[1]);
     if (violations != 0) {
@@ -57,28 +69,50 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project,
   const auto computed = std::chrono::steady_clock::now();
   summary.query_seconds = std::chrono::duration<double>(computed - start).count();
   summary.features = SchemaOf(project.features).features.size();
-  std::vector<datamart::Datamart::Staged> staged;
-  Status failure;
-  for (Month m = from; m <= to; m = m.Next()) {
-    const std::string sql = "SELECT * FROM _features WHERE " + std::string(kDecisionDate) +
-                            " >= DATE '" + m.first_day().ToString() + "' AND " + kDecisionDate +
-                            " < DATE '" + m.Next().first_day().ToString() +
-                            "'";
-    auto s = mart.Stage(con, datamart::Layer::kGold, kFeatureStoreTable, m.first_day(), sql);
-    if (!s.ok()) {
-      failure = s.status();
-      break;
+  // Months are staged on two connections at once (each COPY of a month is one small,
+  // mostly single-threaded statement), then published in month order.
+  std::vector<Month> months;
+  for (Month m = from; m <= to; m = m.Next()) months.push_back(m);
+  std::vector<std::optional<datamart::Datamart::Staged>> staged(months.size());
+  std::vector<Status> failed(months.size());
+  std::atomic<size_t> next{0};
+  auto stage = [&](db::Connection& c) {
+    for (size_t i = next++; i < months.size(); i = next++) {
+      const Month m = months[i];
+      const std::string sql = "SELECT * FROM " + table + " WHERE " + std::string(kDecisionDate) +
+                              " >= DATE '" + m.first_day().ToString() + "' AND " + kDecisionDate +
+                              " < DATE '" + m.Next().first_day().ToString() + "'";
+      auto s = mart.Stage(c, datamart::Layer::kGold, kFeatureStoreTable, m.first_day(), sql);
+      if (s.ok()) {
+        staged[i] = *s;
+      } else {
+        failed[i] = s.status();
+        next = months.size();  // the first failure stops both writers
+      }
     }
-    summary.months.push_back({m, s->rows});
-    summary.rows += s->rows;
-    staged.push_back(*s);
+  };
+  // A second writer only when there is a second month; without a sibling connection the
+  // first writes every month.
+  std::optional<db::Connection> sibling;
+  if (months.size() > 1) {
+    if (auto c = con.Sibling(); c.ok()) sibling.emplace(std::move(*c));
   }
-  (void)con.Execute("DROP TABLE IF EXISTS _features");
-  if (!failure.ok()) {
-    for (const auto& s : staged) mart.Discard(s);
-    return failure;
+  std::thread second;
+  if (sibling) second = std::thread([&] { stage(*sibling); });
+  stage(con);
+  if (second.joinable()) second.join();
+  for (const Status& f : failed) {
+    if (f.ok()) continue;
+    for (const auto& s : staged) {
+      if (s) mart.Discard(*s);
+    }
+    return f;
   }
-  for (const auto& s : staged) RETURN_IF_ERROR(mart.Publish(s));
+  for (size_t i = 0; i < months.size(); ++i) {
+    summary.months.push_back({months[i], staged[i]->rows});
+    summary.rows += staged[i]->rows;
+  }
+  for (const auto& s : staged) RETURN_IF_ERROR(mart.Publish(*s));
   const auto done = std::chrono::steady_clock::now();
   summary.seconds = std::chrono::duration<double>(done - start).count();
   summary.write_seconds = std::chrono::duration<double>(done - computed).count();

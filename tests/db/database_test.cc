@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <thread>
 
 #include "testing/temp_dir.h"
 
@@ -27,6 +28,28 @@ TEST(Connection, QueryMaterialisesTypedCells) {
   EXPECT_EQ(std::get<Date>(t->rows[0][3]).ToString(), "2024-03-01");
   EXPECT_TRUE(std::holds_alternative<std::monostate>(t->rows[0][4]));
   EXPECT_EQ(t->ColumnIndex("dt"), 3);
+}
+
+TEST(Connection, SiblingSeesTablesButNotTempTablesAndRunsOnAnotherThread) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  auto con = db->Connect();
+  ASSERT_TRUE(con.ok());
+  ASSERT_TRUE(con->Execute("CREATE TABLE shared AS SELECT range AS i FROM range(1000); "
+                           "CREATE TEMP TABLE mine AS SELECT 1 AS i")
+                  .ok());
+  auto sibling = con->Sibling();
+  ASSERT_TRUE(sibling.ok()) << sibling.status().ToString();
+  StatusOr<int64_t> sum = InternalError("not run");
+  std::thread other([&] { sum = sibling->QueryInt("SELECT sum(i) FROM shared"); });
+  auto mine = con->QueryInt("SELECT count(*) FROM mine");
+  other.join();
+  ASSERT_TRUE(sum.ok()) << sum.status().ToString();
+  EXPECT_EQ(*sum, 499500);
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(*mine, 1);
+  auto hidden = sibling->Query("SELECT * FROM mine");
+  EXPECT_EQ(hidden.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(Connection, SqlErrorIsInvalidArgumentWithMessage) {
