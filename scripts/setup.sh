@@ -16,6 +16,7 @@ packages=(
   libxgboost-dev xgboost libboost-dev wrk
   python3-xgboost python3-numpy
   chromium poppler-utils
+  curl jq  # tests/serving/api_doc_test.cc runs the curl examples of docs/api.md
 )
 
 missing=()

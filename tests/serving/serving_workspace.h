@@ -1,8 +1,13 @@
 #pragma once
-// A small Kueski workspace for the serving tests, built once per test binary through the
-// riskpipe CLI (synth 1,500 users -> ingest -> features -> materialize -> train twice): an
-// XGBoost model kueski_pd/1 in production and an approved logistic kueski_pd/2, plus the
-// online snapshot. Copy() gives a test its own copy to change (promote, tamper, ...).
+// Small trained workspaces for the serving tests, each built once per test binary through the
+// riskpipe CLI (synth -> ingest -> features -> materialize -> train twice):
+// - Kueski (1,500 users): an XGBoost model kueski_pd/1 in production and an approved logistic
+//   kueski_pd/2, plus the online snapshot.
+// - Lending (the lending-datamart example, 1,000 customers on the demo's seed 42, so the ids
+//   docs/api.md uses, such as CUS_0x1002, exist): a logistic lending_pd/1 promoted first, then an
+//   XGBoost lending_pd/2 in production, so a rollback has a version to return to. Like the demo's
+//   retrained model, neither uses the clickstream features the online snapshot still holds.
+// Copy() gives a test its own copy to change (promote, tamper, ...).
 
 #include <filesystem>
 #include <string>
@@ -13,10 +18,15 @@ namespace riskpipe::testing {
 
 class ServingWorkspace {
  public:
-  // The shared workspace folder (holding riskpipe.yaml and ws/); built on first use.
-  static const std::filesystem::path& Shared();
-  // A fresh copy of the shared folder under `dir`; returns the copy's folder.
-  static std::filesystem::path Copy(const std::filesystem::path& dir);
+  enum class Scenario { kKueski, kLending };
+
+  // The shared workspace folder of a scenario (holding riskpipe.yaml and its workspace); built
+  // on first use.
+  static const std::filesystem::path& Shared(Scenario scenario = Scenario::kKueski);
+  // A fresh copy of the shared folder under `dir` (as dir/kueski or dir/lending-datamart);
+  // returns the copy's folder.
+  static std::filesystem::path Copy(const std::filesystem::path& dir,
+                                    Scenario scenario = Scenario::kKueski);
   // The project of a workspace folder, with serving defaults suitable for tests (port 0, two
   // event loops, polling effectively off: tests reload explicitly).
   static config::Project Project(const std::filesystem::path& folder);
