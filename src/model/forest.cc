@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "model/gbtree_json.h"
+
 namespace riskpipe::model {
 
 using json = nlohmann::json;
@@ -61,34 +63,18 @@ StatusOr<FlatForest> FlatForest::FromUbjson(std::string_view ubjson, size_t num_
   if (j.is_discarded()) return InvalidArgumentError("flat forest: the model is not UBJSON");
   FlatForest f;
   f.num_features_ = num_features;
+  ASSIGN_OR_RETURN(const GbtreeHeader header, ReadGbtreeHeader(j, num_features, "flat forest"));
+  const json& booster = *header.booster;
   try {
-    const json& learner = j.at("learner");
-    const json& param = learner.at("learner_model_param");
-    const std::string objective = learner.at("objective").at("name").get<std::string>();
-    const json& booster = learner.at("gradient_booster");
-    if (booster.at("name") != "gbtree") {
-      return InvalidArgumentError("flat forest: booster " + booster.at("name").dump() +
-                                  " is not gbtree");
-    }
-    if (ParamFloat(param.value("num_class", json("0"))) > 1 ||
-        ParamFloat(param.value("num_target", json("1"))) > 1) {
-      return InvalidArgumentError("flat forest: multi-output models are not supported");
-    }
-    if (static_cast<size_t>(ParamFloat(param.at("num_feature"))) != num_features) {
-      return InvalidArgumentError("flat forest: the model has " + param.at("num_feature").dump() +
-                                  " features, expected " + std::to_string(num_features));
-    }
     // The base margin as XGBoost computes it: in float, from the stored base_score.
-    const float base_score = ParamFloat(param.at("base_score"));
-    if (objective == "binary:logistic" || objective == "reg:logistic") {
+    const float base_score = ParamFloat(*header.base_score);
+    if (header.objective == "binary:logitraw") {
+      f.base_margin_ = base_score;
+    } else {
       if (!(base_score > 0.0f && base_score < 1.0f)) {
         return InvalidArgumentError("flat forest: base_score out of (0, 1)");
       }
       f.base_margin_ = -logf(1.0f / base_score - 1.0f);
-    } else if (objective == "binary:logitraw") {
-      f.base_margin_ = base_score;
-    } else {
-      return InvalidArgumentError("flat forest: objective " + objective + " is not supported");
     }
     for (const json& t : booster.at("model").at("trees")) {
       const json& left = t.at("left_children");

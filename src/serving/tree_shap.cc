@@ -6,6 +6,8 @@
 #include <cmath>
 #include <string>
 
+#include "model/gbtree_json.h"
+
 namespace riskpipe::serving {
 
 using json = nlohmann::json;
@@ -15,47 +17,20 @@ struct TreeExplainer::PathElement {
   double zero_fraction = 0, one_fraction = 0, pweight = 0;
 };
 
-namespace {
-
-double ToDouble(const json& v) {
-  if (v.is_number()) return v.get<double>();
-  return std::stod(v.get<std::string>());
-}
-
-}  // namespace
-
 StatusOr<std::unique_ptr<TreeExplainer>> TreeExplainer::FromXgboostJson(std::string_view model_json,
                                                                         size_t num_features) {
   const json j = json::parse(model_json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgumentError("tree explainer: the model is not JSON");
   std::unique_ptr<TreeExplainer> e(new TreeExplainer());
   e->num_features_ = num_features;
+  ASSIGN_OR_RETURN(const model::GbtreeHeader header,
+                   model::ReadGbtreeHeader(j, num_features, "tree explainer"));
+  const json& booster = *header.booster;
   try {
-    const json& learner = j.at("learner");
-    const json& param = learner.at("learner_model_param");
-    const std::string objective = learner.at("objective").at("name").get<std::string>();
-    const json& booster = learner.at("gradient_booster");
-    if (booster.at("name") != "gbtree") {
-      return InvalidArgumentError("tree explainer: booster " + booster.at("name").dump() +
-                                  " is not gbtree");
-    }
-    if (ToDouble(param.value("num_class", json("0"))) > 1 ||
-        ToDouble(param.value("num_target", json("1"))) > 1) {
-      return InvalidArgumentError("tree explainer: multi-output models are not supported");
-    }
-    if (static_cast<size_t>(ToDouble(param.at("num_feature"))) != num_features) {
-      return InvalidArgumentError("tree explainer: the model has " +
-                                  param.at("num_feature").dump() + " features, expected " +
-                                  std::to_string(num_features));
-    }
-    const double base_score = ToDouble(param.at("base_score"));
-    if (objective == "binary:logistic" || objective == "reg:logistic") {
-      e->base_margin_ = std::log(base_score / (1.0 - base_score));
-    } else if (objective == "binary:logitraw") {
-      e->base_margin_ = base_score;
-    } else {
-      return InvalidArgumentError("tree explainer: objective " + objective + " is not supported");
-    }
+    const double base_score = model::ParamNumber(*header.base_score);
+    e->base_margin_ = header.objective == "binary:logitraw"
+                          ? base_score
+                          : std::log(base_score / (1.0 - base_score));
     for (const json& t : booster.at("model").at("trees")) {
       const auto& left = t.at("left_children");
       const auto& right = t.at("right_children");
