@@ -684,7 +684,7 @@ class SnapshotParser {
     auto& dict = snap_.dictionaries_[slot];
     dict.emplace_back(field_);
     const auto code = static_cast<uint32_t>(dict.size());
-    index.emplace(dict.back(), code);
+    index.emplace(std::string(field_), code);
     return code;
   }
 
@@ -728,7 +728,9 @@ class SnapshotParser {
   std::string_view field_;
   bool quoted_ = false;
   std::string scratch_;
-  std::vector<std::unordered_map<std::string_view, uint32_t, TransparentHash, std::equal_to<>>>
+  // Owns its keys: a view into the dictionary would dangle when the dictionary's vector grows
+  // and moves its short (in-place) strings.
+  std::vector<std::unordered_map<std::string, uint32_t, TransparentHash, std::equal_to<>>>
       dict_index_;
 };
 

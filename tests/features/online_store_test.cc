@@ -544,6 +544,35 @@ TEST_F(OnlineStoreTest, MalformedCsvLineIsReportedWithItsNumber) {
       << loaded.status().message();
 }
 
+// Regression (found by the ASan build): the loader's level index kept views into the
+// dictionary, which dangled once the dictionary's vector grew and moved its short strings.
+TEST_F(OnlineStoreTest, LoaderKeepsManyShortTextLevelsApart) {
+  WriteSilver(Loans(), Profile());
+  const MaterializeSummary s = Run({.as_of = kAsOf});
+  std::string csv =
+      "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment,"
+      "income_or_zero,fresh_income,reports_60d,max_income_60d\n";
+  constexpr int kRows = 600, kLevels = 150;
+  for (int i = 0; i < kRows; ++i) {
+    csv += std::to_string(i + 1) + ",30,0,2,0.15,1000.5,\"L" + std::to_string(i % kLevels) +
+           "\",1000.5,,0,\n";
+  }
+  std::ofstream(s.dir / kSnapshotCsv, std::ios::binary | std::ios::trunc) << csv;
+  auto m = nlohmann::json::parse(riskpipe::testing::ReadAll(s.dir / kSnapshotManifest));
+  m["sha256"] = Sha256Hex(csv);
+  m["bytes"] = csv.size();
+  m["rows"] = kRows;
+  ASSERT_TRUE(WriteFileAtomic(s.dir / kSnapshotManifest, m.dump()).ok());
+  auto loaded = LoadOnlineSnapshot(online());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const size_t segment = *loaded->FeatureIndex("segment");
+  for (int i = 0; i < kRows; ++i) {
+    const auto row = loaded->Find(std::to_string(i + 1));
+    ASSERT_TRUE(row.has_value()) << i;
+    EXPECT_EQ(loaded->Text(*row, segment), "L" + std::to_string(i % kLevels)) << "row " << i;
+  }
+}
+
 TEST_F(OnlineStoreTest, MissingCurrentOrSnapshotIsNotFound) {
   auto loaded = LoadOnlineSnapshot(online());
   ASSERT_FALSE(loaded.ok());

@@ -170,11 +170,15 @@ TEST(Policy, AnErrorSeverityQualityFailureIsAnActAlertForTheDataEngineer) {
 TEST(Policy, WarnSeverityQualityFailuresFollowTheCountThresholds) {
   PolicyInput in = Input(0.0);
   in.dq = Dq(0, 2);
-  const auto* warn = Find(EvaluatePolicy(config::GovernanceDef{}, in), "dq_failures");
+  // The alerts are kept in a variable: Find points into them.
+  const auto alerts = EvaluatePolicy(config::GovernanceDef{}, in);
+  const auto* warn = Find(alerts, "dq_failures");
   ASSERT_NE(warn, nullptr);
   EXPECT_EQ(warn->severity, "warn");
   in.dq = Dq(0, 5);
-  EXPECT_EQ(Find(EvaluatePolicy(config::GovernanceDef{}, in), "dq_failures")->severity, "act");
+  const auto more = EvaluatePolicy(config::GovernanceDef{}, in);
+  ASSERT_NE(Find(more, "dq_failures"), nullptr);
+  EXPECT_EQ(Find(more, "dq_failures")->severity, "act");
   in.dq = Dq(0, 0);
   EXPECT_EQ(Find(EvaluatePolicy(config::GovernanceDef{}, in), "dq_failures"), nullptr);
 }
