@@ -1,12 +1,11 @@
 #include "inference/inference.h"
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <thread>
 
+#include "core/parallel.h"
 #include "datamart/datamart.h"
 #include "features/feature_query.h"
 #include "features/feature_store.h"
@@ -176,40 +175,31 @@ StatusOr<Scored> ScoreWith(const Loaded& loaded, const std::string& role, const 
     // millisecond a row at 200 trees), and each block writes only its own rows' reasons.
     const size_t blocks = (rows.frame.rows + kReasonBlock - 1) / kReasonBlock;
     std::vector<Status> failed(blocks);
-    std::atomic<size_t> next{0};
-    auto work = [&] {
+    ForBlocks(blocks, ThreadCount(0), [&](size_t b) {
       std::vector<uint32_t> block;
       std::vector<size_t> top(kReasonColumns);
-      for (size_t b = next++; b < blocks; b = next++) {
-        const size_t start = b * kReasonBlock;
-        const size_t end = std::min(rows.frame.rows, start + kReasonBlock);
-        block.resize(end - start);
-        for (size_t i = start; i < end; ++i) block[i - start] = static_cast<uint32_t>(i);
-        StatusOr<std::vector<double>> contrib =
-            package.estimator().Contributions(rows.frame, block, package.preprocessor());
-        if (!contrib.ok()) {
-          failed[b] = contrib.status();
-          continue;
-        }
-        if (contrib->size() != block.size() * width) {
-          failed[b] = InternalError("model " + record.id + ": contributions have the wrong shape");
-          continue;
-        }
-        for (size_t i = start; i < end; ++i) {
-          const std::span<const double> row(contrib->data() + (i - start) * width, width);
-          const size_t k = table.TopIndices(row, top);
-          for (size_t r = 0; r < k; ++r) {
-            s.reasons[i * kReasonColumns + r] = static_cast<int32_t>(top[r]);
-          }
+      const size_t start = b * kReasonBlock;
+      const size_t end = std::min(rows.frame.rows, start + kReasonBlock);
+      block.resize(end - start);
+      for (size_t i = start; i < end; ++i) block[i - start] = static_cast<uint32_t>(i);
+      StatusOr<std::vector<double>> contrib =
+          package.estimator().Contributions(rows.frame, block, package.preprocessor());
+      if (!contrib.ok()) {
+        failed[b] = contrib.status();
+        return;
+      }
+      if (contrib->size() != block.size() * width) {
+        failed[b] = InternalError("model " + record.id + ": contributions have the wrong shape");
+        return;
+      }
+      for (size_t i = start; i < end; ++i) {
+        const std::span<const double> row(contrib->data() + (i - start) * width, width);
+        const size_t k = table.TopIndices(row, top);
+        for (size_t r = 0; r < k; ++r) {
+          s.reasons[i * kReasonColumns + r] = static_cast<int32_t>(top[r]);
         }
       }
-    };
-    const size_t threads =
-        std::min<size_t>(blocks, std::max(1u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> pool;
-    for (size_t i = 1; i < threads; ++i) pool.emplace_back(work);
-    work();
-    for (std::thread& th : pool) th.join();
+    });
     for (const Status& st : failed) RETURN_IF_ERROR(st);
     summary.reason_seconds += Since(t);
   }

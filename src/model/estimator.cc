@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <thread>
+
+#include "core/parallel.h"
 
 namespace riskpipe::model {
 namespace {
@@ -10,29 +11,6 @@ namespace {
 constexpr size_t kBlock = 4096;  // rows per partial sum: fixed, so results do not depend on threads
 
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
-
-int ThreadCount(int requested) {
-  if (requested > 0) return requested;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
-}
-
-// Runs body(block) for every block index in [0, blocks) on `threads` threads.
-template <typename F>
-void ForBlocks(size_t blocks, int threads, F body) {
-  threads = std::max(1, std::min<int>(threads, static_cast<int>(blocks)));
-  if (threads == 1) {
-    for (size_t b = 0; b < blocks; ++b) body(b);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      for (size_t b = t; b < blocks; b += threads) body(b);
-    });
-  }
-  for (auto& th : pool) th.join();
-}
 
 // Solves the symmetric positive-definite system a x = b (a is n x n, row-major) by Cholesky.
 bool SolveSpd(std::vector<double> a, std::vector<double> b, size_t n, std::vector<double>& x) {

@@ -132,10 +132,10 @@ StatusOr<FlatForest> FlatForest::FromUbjson(std::string_view ubjson, size_t num_
         uint32_t p, i;
         int level;
       };
-      std::vector<Item> todo = {{0, 0, 0}};
-      while (!todo.empty()) {
-        const Item it = todo.back();
-        todo.pop_back();
+      std::vector<Item> pending = {{0, 0, 0}};
+      while (!pending.empty()) {
+        const Item it = pending.back();
+        pending.pop_back();
         const bool leaf = left[it.i].get<int>() < 0;
         if (it.level == max_depth) {
           f.leaves_[tree.leaves + it.p - internal] = cond[it.i].get<float>();
@@ -150,8 +150,8 @@ StatusOr<FlatForest> FlatForest::FromUbjson(std::string_view ubjson, size_t num_
           l = left[it.i].get<uint32_t>();
           r = right[it.i].get<uint32_t>();
         }
-        todo.push_back({2 * it.p + 1, l, it.level + 1});
-        todo.push_back({2 * it.p + 2, r, it.level + 1});
+        pending.push_back({2 * it.p + 1, l, it.level + 1});
+        pending.push_back({2 * it.p + 2, r, it.level + 1});
       }
       f.trees_.push_back(tree);
     }
