@@ -2,6 +2,7 @@
 //   BM_MaterializeOnline    every customer's latest features into the online snapshot, on the
 //                           lending-datamart scenario with RISKPIPE_BENCH_CUSTOMERS customers
 //                           (default 1,000,000: 1M entities x 46 features). Target <= 3 s.
+//                           /0 writes features.bin (the default format), /1 features.csv.
 //   BM_LoadOnlineSnapshot   the server's DuckDB-free load of that snapshot (issue 7 startup).
 //   BM_KueskiFeatureStore   the five Kueski features for every loan, BuildFeatureStore end to
 //                           end from silver, RISKPIPE_BENCH_KUESKI_USERS users (default 40,000:
@@ -138,13 +139,18 @@ Workspace& Prepare(synth::Scenario scenario, int64_t customers) {
   return w;
 }
 
-features::MaterializeOptions KeepOne() {
+features::MaterializeOptions KeepOne(
+    features::SnapshotFormat format = features::SnapshotFormat::kBinary) {
   features::MaterializeOptions options;
   options.keep = 1;
+  options.format = format;
   return options;
 }
 
+// Argument 0: features.bin (the default); 1: features.csv.
 void BM_MaterializeOnline(benchmark::State& state) {
+  const auto format =
+      state.range(0) == 0 ? features::SnapshotFormat::kBinary : features::SnapshotFormat::kCsv;
   const int64_t customers = EnvInt("RISKPIPE_BENCH_CUSTOMERS", 1'000'000);
   Workspace& w = Prepare(synth::Scenario::kLendingDatamart, customers);
   if (!w.status.ok()) return state.SkipWithError(w.status.ToString().c_str());
@@ -154,18 +160,26 @@ void BM_MaterializeOnline(benchmark::State& state) {
     Duck duck;
     ResetPeakRss();
     state.ResumeTiming();
-    auto s = features::Materialize(w.project, duck.con, KeepOne());
+    auto s = features::Materialize(w.project, duck.con, KeepOne(format));
     if (!s.ok()) return state.SkipWithError(s.status().ToString().c_str());
     summary = *s;
   }
   state.counters["entities"] = static_cast<double>(summary.rows);
   state.counters["features"] = static_cast<double>(summary.features);
-  state.counters["csv_MB"] =
-      static_cast<double>(fs::file_size(summary.dir / features::kSnapshotCsv)) / 1e6;
+  state.counters["file_MB"] =
+      static_cast<double>(fs::file_size(summary.dir / (format == features::SnapshotFormat::kBinary
+                                                           ? features::kSnapshotBin
+                                                           : features::kSnapshotCsv))) /
+      1e6;
   state.counters["peak_rss_MB"] = PeakRssMb();
   state.counters["setup_s"] = w.setup_seconds;
 }
-BENCHMARK(BM_MaterializeOnline)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MaterializeOnline)
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_LoadOnlineSnapshot(benchmark::State& state) {
   const int64_t customers = EnvInt("RISKPIPE_BENCH_CUSTOMERS", 1'000'000);

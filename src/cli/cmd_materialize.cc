@@ -23,6 +23,11 @@ void RegisterMaterialize(CLI::App& app, MaterializeFlags& flags) {
   cmd->add_option("--keep", flags.keep, "Older snapshots to keep besides the new one")
       ->default_val(5)
       ->check(CLI::Range(0, 1000000));
+  cmd->add_option("--format", flags.format,
+                  "Data file of the snapshot: binary (features.bin, loads fastest) or csv\n"
+                  "(features.csv, readable text); the server loads either")
+      ->default_val("binary")
+      ->check(CLI::IsMember({"binary", "csv"}));
 }
 
 int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags) {
@@ -30,6 +35,7 @@ int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags) {
   if (!project) return kExitUsage;
   features::MaterializeOptions options;
   options.keep = flags.keep;
+  options.format = *features::ParseSnapshotFormat(flags.format);
   if (!flags.as_of.empty()) {
     auto d = ParseIsoDate(flags.as_of);
     if (!d) {
@@ -53,8 +59,9 @@ int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags) {
   auto meta = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
   if (!meta.ok()) return ReportFailure(meta.status());
   (void)meta->MarkInterrupted();
-  auto run_id = meta->BeginRun("materialize", "{\"as_of\":\"" + flags.as_of + "\",\"keep\":" +
-                                                  std::to_string(flags.keep) + "}");
+  auto run_id = meta->BeginRun("materialize", "{\"as_of\":\"" + flags.as_of +
+                                                  "\",\"keep\":" + std::to_string(flags.keep) +
+                                                  ",\"format\":\"" + flags.format + "\"}");
   if (!run_id.ok()) return ReportFailure(run_id.status());
   auto step_id = meta->BeginStep(*run_id, "materialize", features::kOnlineDir, flags.as_of);
   if (!step_id.ok()) return ReportFailure(step_id.status());

@@ -74,6 +74,7 @@ int RunFeatures(const GlobalFlags& global, const FeaturesFlags& flags, const std
 struct MaterializeFlags {
   std::string as_of;
   int keep = 5;
+  std::string format = "binary";
 };
 void RegisterMaterialize(CLI::App& app, MaterializeFlags& flags);
 int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags);

@@ -63,4 +63,19 @@ StatusOr<std::string> Sha256File(const std::filesystem::path& path) {
   return Finish(ctx.get());
 }
 
+struct Sha256Stream::Impl {
+  Ctx ctx = NewCtx();
+};
+
+Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {}
+Sha256Stream::Sha256Stream(Sha256Stream&&) noexcept = default;
+Sha256Stream& Sha256Stream::operator=(Sha256Stream&&) noexcept = default;
+Sha256Stream::~Sha256Stream() = default;
+
+void Sha256Stream::Update(std::string_view data) {
+  EVP_DigestUpdate(impl_->ctx.get(), data.data(), data.size());
+}
+
+std::string Sha256Stream::HexDigest() { return Finish(impl_->ctx.get()); }
+
 }  // namespace riskpipe

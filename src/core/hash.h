@@ -3,6 +3,7 @@
 // MANIFESTs, and salted one-way hashing of PII in silver. Thread-safe.
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,22 @@ std::string Sha256Hex(std::string_view data);
 std::string SaltedSha256Hex(std::string_view salt, std::string_view value);
 // Hex SHA-256 of a file's bytes, streamed. NotFound / Internal on I/O errors.
 StatusOr<std::string> Sha256File(const std::filesystem::path& path);
+
+// An incremental SHA-256: Update() with consecutive pieces, then HexDigest() once. Equal to
+// Sha256Hex of their concatenation. Move-only; one thread at a time.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  Sha256Stream(Sha256Stream&&) noexcept;
+  Sha256Stream& operator=(Sha256Stream&&) noexcept;
+  ~Sha256Stream();
+  void Update(std::string_view data);
+  // The digest of everything passed to Update(); the stream is finished afterwards.
+  std::string HexDigest();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace riskpipe

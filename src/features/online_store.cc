@@ -21,6 +21,7 @@
 #include "core/hash.h"
 #include "datamart/datamart.h"
 #include "features/feature_query.h"
+#include "features/snapshot_file.h"
 
 namespace riskpipe::features {
 namespace fs = std::filesystem;
@@ -103,10 +104,9 @@ StatusOr<std::string> LatestSpineSql(const config::Project& project, const datam
   // Only the columns the spine views use travel on (not the lineage columns and the rest).
   std::string cols;
   for (const std::string& c : SpineColumnsUsed(project)) cols += "s." + QuoteIdent(c) + ", ";
-  return "SELECT " + cols + "DATE '" + as_of.ToString() +
-         "' AS " + kDecisionDate + " FROM (" + rows + ") s JOIN (" + latest + ") l ON s." + entity +
-         " = l._le AND s." + kDecisionDate + " = l._lm.d AND s." + key +
-         " IS NOT DISTINCT FROM l._lm.k";
+  return "SELECT " + cols + "DATE '" + as_of.ToString() + "' AS " + kDecisionDate + " FROM (" +
+         rows + ") s JOIN (" + latest + ") l ON s." + entity + " = l._le AND s." + kDecisionDate +
+         " = l._lm.d AND s." + key + " IS NOT DISTINCT FROM l._lm.k";
 }
 
 // True when the source's declared keys (unique in silver: ingest quarantines duplicates) are
@@ -186,8 +186,8 @@ StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
       const std::string distinct = UniqueByEntityAndTime(project, v) ? "" : "DISTINCT ON (_e) ";
       with += ", " + name + "_src AS (" + source + "), " + name + "_at AS (SELECT _e AS _me, " +
               "max(_t) AS _mt FROM " + name + "_src GROUP BY _e), " + name + " AS (SELECT " +
-              distinct + "_e, CASE WHEN " + keep + " THEN _t END AS " + asof_col + kept +
-              " FROM " + name + "_src s JOIN " + name + "_at m ON s._e = m._me AND s._t = m._mt)";
+              distinct + "_e, CASE WHEN " + keep + " THEN _t END AS " + asof_col + kept + " FROM " +
+              name + "_src s JOIN " + name + "_at m ON s._e = m._me AND s._t = m._mt)";
       // An entity without a source row gets the expressions over an all-NULL row, as the
       // unmatched side of FeatureSql's ASOF LEFT JOIN does (coalesce(x, 0) gives 0).
       with += ", " + name + "_null AS (SELECT NULL::DATE AS _none" + kept + " FROM (SELECT s.* " +
@@ -221,36 +221,64 @@ StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
   return with + " " + select + audit + from;
 }
 
-// FailedPrecondition naming an entity that has more than one row in _online.
-Status CheckOneRowPerEntity(db::Connection& con, const config::Spine& spine) {
-  const std::string entity = QuoteIdent(spine.entity);
-  ASSIGN_OR_RETURN(db::Table dup, con.Query("SELECT CAST(" + entity +
-                                            " AS VARCHAR) FROM _online "
-                                            "GROUP BY " +
-                                            entity + " HAVING count(*) > 1 LIMIT 1"));
-  if (dup.rows.empty()) return OkStatus();
-  return FailedPreconditionError("feature spine " + spine.source + ": " + spine.entity + " " +
-                                 db::ValueToString(dup.rows[0][0]) +
-                                 " has duplicate spine rows (same " + spine.key +
-                                 ") on its latest date; nothing was published");
-}
-
-Status CheckAudit(db::Connection& con, const config::FeatureSet& set) {
-  ASSIGN_OR_RETURN(db::Table audit, con.Query(AuditSql(set, "_online")));
-  for (const auto& row : audit.rows) {
-    if (std::get<int64_t>(row[1]) != 0) {
+// The snapshot's rows, sorted by entity and checked: the entity as text and every feature as
+// DOUBLE (numbers, booleans) or VARCHAR (the rest), read straight from the feature query.
+// The point-in-time audit travels as one more column naming the first view whose as-of date
+// is after the decision date; it is checked and dropped here. `types` gets the entity's and
+// every feature's DuckDB type (DESCRIBE). FailedPrecondition for an audit violation or an
+// entity with two rows (same spine key and date); nothing is written then.
+StatusOr<db::ColumnarTable> QueryOnlineRows(const config::Project& project, db::Connection& con,
+                                            const std::string& sql, db::Table& types) {
+  const config::FeatureSet& set = project.features;
+  const FeatureSchema schema = SchemaOf(set);
+  const std::string entity = QuoteIdent(schema.entity);
+  std::string cols = entity;
+  for (const auto& f : schema.features) cols += ", " + QuoteIdent(f);
+  ASSIGN_OR_RETURN(types, con.Query("DESCRIBE SELECT " + cols + " FROM (" + sql + ")"));
+  std::string select = "CAST(q." + entity + " AS VARCHAR)";
+  for (size_t i = 1; i < types.rows.size(); ++i) {
+    const std::string name = QuoteIdent(std::get<std::string>(types.rows[i][0]));
+    const bool numeric = IsNumericType(std::get<std::string>(types.rows[i][1]));
+    select += ", CAST(q." + name + " AS " + (numeric ? "DOUBLE" : "VARCHAR") + ") AS " + name;
+  }
+  std::string audit;
+  for (const auto& v : set.views) {
+    if (v.kind == config::ViewKind::kSpine) continue;
+    audit += " WHEN q." + QuoteIdent("_asof_" + v.name) +
+             (v.kind == config::ViewKind::kAggregate && v.strict ? " >= " : " > ") + "q." +
+             kDecisionDate + " THEN " + QuoteLiteral(v.name);
+  }
+  select += audit.empty() ? ", NULL::VARCHAR" : ", CASE" + audit + " END";
+  ASSIGN_OR_RETURN(db::ColumnarTable t, con.QueryColumns("SELECT " + select + " FROM (" + sql +
+                                                         ") q ORDER BY q." + entity));
+  const db::ColumnarTable::Column& violations = t.columns.back();
+  for (size_t r = 0; r < t.rows; ++r) {
+    if (violations.codes[r] >= 0) {
       return FailedPreconditionError("point-in-time audit: feature view \"" +
-                                     std::get<std::string>(row[0]) +
+                                     violations.dictionary[violations.codes[r]] +
                                      "\" used source rows dated after as_of; nothing was "
                                      "published");
     }
   }
-  return OkStatus();
+  t.columns.pop_back();
+  t.columns[0].name = schema.entity;
+  const std::vector<int32_t>& codes = t.columns[0].codes;
+  for (size_t r = 0; r < t.rows; ++r) {
+    // Sorted by entity, so an entity's rows are adjacent (and equal entities share a code).
+    if (codes[r] >= 0 && (r == 0 || codes[r] != codes[r - 1])) continue;
+    const std::string what = codes[r] < 0
+                                 ? "a null " + set.spine.entity
+                                 : set.spine.entity + " " + t.columns[0].dictionary[codes[r]];
+    return FailedPreconditionError("feature spine " + set.spine.source + ": " + what +
+                                   " has duplicate spine rows (same " + set.spine.key +
+                                   ") on its latest date; nothing was published");
+  }
+  return t;
 }
 
 json ManifestJson(const config::Project& project, const MaterializeSummary& s,
-                  const std::string& created_at, const db::Table& types, int64_t bytes,
-                  const std::string& sha256) {
+                  const std::string& created_at, const db::Table& types, SnapshotFormat format,
+                  const SnapshotFileInfo& file) {
   const config::FeatureSet& set = project.features;
   json views = json::array();
   std::unordered_map<std::string, std::string> view_of;
@@ -280,7 +308,7 @@ json ManifestJson(const config::Project& project, const MaterializeSummary& s,
                         {"numeric", IsNumericType(type)}});
   }
   return {
-      {"format", kSnapshotFormat},
+      {"format", format == SnapshotFormat::kBinary ? kSnapshotFormatBinary : kSnapshotFormatCsv},
       {"version", s.version},
       {"as_of", s.as_of.ToString()},
       {"created_at", created_at},
@@ -293,40 +321,23 @@ json ManifestJson(const config::Project& project, const MaterializeSummary& s,
       {"views", views},
       {"features", features},
       {"rows", s.rows},
-      {"file", kSnapshotCsv},
-      {"bytes", bytes},
-      {"sha256", sha256},
+      {"file", format == SnapshotFormat::kBinary ? kSnapshotBin : kSnapshotCsv},
+      {"bytes", file.bytes},
+      {"sha256", file.sha256},
       {"duckdb", db::LibraryVersion()}};
 }
 
-// Writes features.csv and manifest.json into `tmp`; fills s.rows.
-Status WriteSnapshot(const config::Project& project, db::Connection& con, const fs::path& tmp,
-                     const std::string& created_at, MaterializeSummary& s) {
-  const FeatureSchema schema = SchemaOf(project.features);
-  std::string cols = QuoteIdent(schema.entity);
-  for (const auto& f : schema.features) cols += ", " + QuoteIdent(f);
-  const std::string select =
-      "SELECT " + cols + " FROM _online ORDER BY " + QuoteIdent(schema.entity);
-  ASSIGN_OR_RETURN(db::Table types, con.Query("DESCRIBE " + select));
-  // Text values are always quoted, so an unquoted empty field is NULL and "" an empty string.
-  std::string force_quote;
-  for (const auto& row : types.rows) {
-    if (!IsNumericType(std::get<std::string>(row[1]))) {
-      force_quote += (force_quote.empty() ? "" : ", ") + QuoteIdent(std::get<std::string>(row[0]));
-    }
-  }
-  const fs::path csv = tmp / kSnapshotCsv;
-  RETURN_IF_ERROR(con.Execute("COPY (" + select + ") TO " + QuoteLiteral(csv.string()) +
-                              " (FORMAT csv, HEADER, DELIMITER ',', QUOTE '\"', ESCAPE '\"', "
-                              "NULLSTR ''" +
-                              (force_quote.empty() ? "" : ", FORCE_QUOTE (" + force_quote + ")") +
-                              ")"));
-  RETURN_IF_ERROR(Fsync(csv));
-  ASSIGN_OR_RETURN(std::string sha256, Sha256File(csv));
-  std::error_code ec;
-  const auto bytes = static_cast<int64_t>(fs::file_size(csv, ec));
-  if (ec) return InternalError(csv.string() + ": " + ec.message());
-  const json manifest = ManifestJson(project, s, created_at, types, bytes, sha256);
+// Writes the data file and manifest.json into `tmp`.
+Status WriteSnapshot(const config::Project& project, const db::ColumnarTable& rows,
+                     const db::Table& types, SnapshotFormat format, const fs::path& tmp,
+                     const std::string& created_at, const MaterializeSummary& s) {
+  StatusOr<SnapshotFileInfo> file =
+      format == SnapshotFormat::kBinary
+          ? WriteSnapshotBinary(rows, tmp / kSnapshotBin)
+          : WriteSnapshotCsv(rows, !IsNumericType(std::get<std::string>(types.rows[0][1])),
+                             tmp / kSnapshotCsv);
+  RETURN_IF_ERROR(file.status());
+  const json manifest = ManifestJson(project, s, created_at, types, format, *file);
   return WriteFileAtomic(tmp / kSnapshotManifest, manifest.dump(2) + "\n");
 }
 
@@ -355,6 +366,16 @@ std::vector<std::string> Prune(const fs::path& snapshots, const std::string& cur
 
 }  // namespace
 
+std::string_view SnapshotFormatName(SnapshotFormat format) {
+  return format == SnapshotFormat::kBinary ? "binary" : "csv";
+}
+
+std::optional<SnapshotFormat> ParseSnapshotFormat(std::string_view name) {
+  if (name == "binary") return SnapshotFormat::kBinary;
+  if (name == "csv") return SnapshotFormat::kCsv;
+  return std::nullopt;
+}
+
 StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Connection& con,
                                          const MaterializeOptions& options) {
   const auto start = std::chrono::steady_clock::now();
@@ -379,20 +400,15 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
     s.as_of = *latest;
   }
   ASSIGN_OR_RETURN(std::string sql, OnlineFeatureSql(project, mart, s.as_of));
-  RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TEMP TABLE _online AS " + sql));
-  struct DropTable {
-    db::Connection& con;
-    ~DropTable() { (void)con.Execute("DROP TABLE IF EXISTS _online"); }
-  } drop{con};
-  RETURN_IF_ERROR(CheckAudit(con, project.features));
-  RETURN_IF_ERROR(CheckOneRowPerEntity(con, project.features.spine));
-  ASSIGN_OR_RETURN(s.rows, con.QueryInt("SELECT count(*) FROM _online"));
+  db::Table types;
+  ASSIGN_OR_RETURN(const db::ColumnarTable rows, QueryOnlineRows(project, con, sql, types));
+  s.rows = static_cast<int64_t>(rows.rows);
   if (s.rows == 0) {
     return FailedPreconditionError("feature spine " + project.features.spine.source +
                                    " has no event on or before " + s.as_of.ToString() +
                                    "; nothing to materialize");
   }
-  s.features = SchemaOf(project.features).features.size();
+  s.features = rows.columns.size() - 1;
 
   const fs::path online = project.workspace / kOnlineDir;
   const fs::path snapshots = online / kSnapshotsDir;
@@ -406,7 +422,7 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
   std::error_code ec;
   fs::remove_all(tmp, ec);
   RETURN_IF_ERROR(MakeDirs(tmp));
-  Status written = WriteSnapshot(project, con, tmp, created_at, s);
+  Status written = WriteSnapshot(project, rows, types, options.format, tmp, created_at, s);
   if (written.ok()) written = Fsync(tmp);
   if (written.ok() && ::rename(tmp.c_str(), s.dir.c_str()) != 0) {
     written = InternalError("cannot rename " + tmp.string() + " to " + s.dir.string() + ": " +
@@ -476,7 +492,7 @@ struct TransparentHash {
 
 }  // namespace
 
-// Parses features.csv (RFC 4180 as DuckDB writes it: ',' separated, '"' quoted with '""'
+// Parses features.csv (RFC 4180 as WriteSnapshotCsv writes it: ',' separated, '"' quoted with '""'
 // escapes, an unquoted empty field is NULL) into an OnlineSnapshot whose features_ are set.
 class SnapshotParser {
  public:
@@ -486,7 +502,7 @@ class SnapshotParser {
   // Reads the manifest's fields into `snap`; InvalidArgument naming the file when one is
   // missing or has the wrong type.
   static Status ReadManifest(const fs::path& path, OnlineSnapshot& snap, std::string& sha256,
-                             int64_t& bytes, int64_t& rows, std::string& file) {
+                             int64_t& bytes, int64_t& rows, std::string& file, bool& binary) {
     ASSIGN_OR_RETURN(std::string text, ReadFile(path));
     const json m = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (m.is_discarded() || !m.is_object()) {
@@ -494,9 +510,11 @@ class SnapshotParser {
     }
     try {
       const std::string format = m.at("format").get<std::string>();
-      if (format != kSnapshotFormat) {
-        return InvalidArgumentError(path.string() + ": format \"" + format + "\" is not " +
-                                    kSnapshotFormat);
+      if (format == kSnapshotFormatBinary) {
+        binary = true;
+      } else if (format != kSnapshotFormatCsv) {
+        return InvalidArgumentError(path.string() + ": format \"" + format + "\" is neither " +
+                                    kSnapshotFormatBinary + " nor " + kSnapshotFormatCsv);
       }
       snap.version_ = m.at("version").get<std::string>();
       const std::string as_of = m.at("as_of").get<std::string>();
@@ -517,7 +535,7 @@ class SnapshotParser {
       sha256 = m.at("sha256").get<std::string>();
       bytes = m.at("bytes").get<int64_t>();
       rows = m.at("rows").get<int64_t>();
-      file = m.value("file", std::string(kSnapshotCsv));
+      file = m.value("file", std::string(binary ? kSnapshotBin : kSnapshotCsv));
     } catch (const json::exception& e) {
       return InvalidArgumentError(path.string() + ": " + e.what());
     }
@@ -738,25 +756,31 @@ StatusOr<OnlineSnapshot> LoadOnlineSnapshotDir(const fs::path& dir) {
   OnlineSnapshot snap;
   std::string sha256, file;
   int64_t bytes = 0, rows = 0;
-  RETURN_IF_ERROR(
-      SnapshotParser::ReadManifest(dir / kSnapshotManifest, snap, sha256, bytes, rows, file));
-  const fs::path csv = dir / file;
-  ASSIGN_OR_RETURN(MappedFile mapped, MappedFile::Open(csv));
+  bool binary = false;
+  RETURN_IF_ERROR(SnapshotParser::ReadManifest(dir / kSnapshotManifest, snap, sha256, bytes, rows,
+                                               file, binary));
+  const fs::path path = dir / file;
+  ASSIGN_OR_RETURN(MappedFile mapped, MappedFile::Open(path));
   const std::string_view data = mapped.view();
   if (static_cast<int64_t>(data.size()) != bytes) {
-    return DataLossError(csv.string() + ": " + std::to_string(data.size()) +
+    return DataLossError(path.string() + ": " + std::to_string(data.size()) +
                          " bytes, but the manifest says " + std::to_string(bytes) +
                          " (changed after it was published)");
   }
-  // Hash on a second thread while parsing: loading costs max(hash, parse), not their sum.
+  // Hash on a second thread while reading: loading costs max(hash, read), not their sum.
   auto digest = std::async(std::launch::async, [data] { return Sha256Hex(data); });
-  SnapshotParser parser(data, csv, snap);
-  const Status parsed = parser.Parse(rows);
+  Status read;
+  if (binary) {
+    read = BinarySnapshotReader::Read(data, path.string(), rows, snap);
+  } else {
+    SnapshotParser parser(data, path, snap);
+    read = parser.Parse(rows);
+  }
   if (digest.get() != sha256) {
-    return DataLossError(csv.string() + ": sha256 does not match the manifest's (" + sha256 +
+    return DataLossError(path.string() + ": sha256 does not match the manifest's (" + sha256 +
                          "); the file was changed after it was published");
   }
-  RETURN_IF_ERROR(parsed);
+  RETURN_IF_ERROR(read);
   return snap;
 }
 

@@ -20,14 +20,24 @@
 
 namespace riskpipe::features {
 
-// <workspace>/online: snapshots/<version>/{features.csv,manifest.json} and CURRENT.
+// <workspace>/online: snapshots/<version>/{features.bin or features.csv, manifest.json} and
+// CURRENT.
 inline constexpr char kOnlineDir[] = "online";
 inline constexpr char kSnapshotsDir[] = "snapshots";
 inline constexpr char kCurrentFile[] = "CURRENT";
+inline constexpr char kSnapshotBin[] = "features.bin";
 inline constexpr char kSnapshotCsv[] = "features.csv";
 inline constexpr char kSnapshotManifest[] = "manifest.json";
-// Written into every manifest; a loader refuses any other format.
-inline constexpr char kSnapshotFormat[] = "riskpipe-online-snapshot/1";
+// The manifest's "format": which data file the snapshot has. A loader refuses any other.
+inline constexpr char kSnapshotFormatCsv[] = "riskpipe-online-snapshot/1";
+inline constexpr char kSnapshotFormatBinary[] = "riskpipe-online-snapshot/2";
+
+// features.bin (the default: loads without parsing) or features.csv (text, for people and
+// other tools); both hold the same values and load into the same OnlineSnapshot.
+enum class SnapshotFormat { kBinary, kCsv };
+// "binary" / "csv".
+std::string_view SnapshotFormatName(SnapshotFormat format);
+std::optional<SnapshotFormat> ParseSnapshotFormat(std::string_view name);
 
 struct MaterializeOptions {
   // The decision date features are computed for ("if the customer applied on as_of"); unset
@@ -35,6 +45,7 @@ struct MaterializeOptions {
   std::optional<Date> as_of;
   // Snapshots kept besides the new CURRENT one (the newest first; older ones are deleted).
   int keep = 5;
+  SnapshotFormat format = SnapshotFormat::kBinary;
 };
 
 struct MaterializeSummary {
@@ -101,6 +112,7 @@ class OnlineSnapshot {
 
  private:
   friend class SnapshotParser;
+  friend class BinarySnapshotReader;
   std::string version_, created_at_, project_, feature_set_version_, entity_column_;
   Date as_of_;
   std::vector<OnlineFeature> features_;
@@ -117,10 +129,11 @@ class OnlineSnapshot {
 };
 
 // Loads the snapshot named by <online_dir>/CURRENT: reads its manifest.json, verifies the
-// sha256 and size of features.csv, and parses it. Errors name the file: NotFound for a
-// missing CURRENT or snapshot folder; DataLoss for a checksum mismatch, a malformed CSV line
-// (with its line number), a header that disagrees with the manifest, a duplicate entity or a
-// row count that disagrees; InvalidArgument for a malformed CURRENT or manifest.
+// sha256 and size of its data file (features.bin or features.csv), and reads it. Errors name
+// the file: NotFound for a missing CURRENT or snapshot folder; DataLoss for a checksum
+// mismatch, a malformed CSV line (with its line number) or features.bin section, a header
+// that disagrees with the manifest, a duplicate entity or a row count that disagrees;
+// InvalidArgument for a malformed CURRENT or manifest.
 StatusOr<OnlineSnapshot> LoadOnlineSnapshot(const std::filesystem::path& online_dir);
 // The same for one snapshot folder (<online_dir>/snapshots/<version>).
 StatusOr<OnlineSnapshot> LoadOnlineSnapshotDir(const std::filesystem::path& snapshot_dir);

@@ -64,9 +64,24 @@ TEST(ReadFile, MissingIsNotFound) {
 }
 
 TEST(Hash, Sha256KnownVector) {
-  EXPECT_EQ(Sha256Hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_NE(SaltedSha256Hex("s1", "123-45-6789"), SaltedSha256Hex("s2", "123-45-6789"));
+}
+
+TEST(Hash, Sha256StreamEqualsOneShotOverPieces) {
+  Sha256Stream abc;
+  abc.Update("a");
+  abc.Update("");
+  abc.Update("bc");
+  EXPECT_EQ(abc.HexDigest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  std::string big(3 << 20, 'x');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  Sha256Stream pieces;
+  for (size_t at = 0; at < big.size(); at += 70001) {
+    pieces.Update(std::string_view(big).substr(at, 70001));
+  }
+  Sha256Stream moved = std::move(pieces);
+  EXPECT_EQ(moved.HexDigest(), Sha256Hex(big));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -213,6 +214,9 @@ class OnlineStoreTest : public ::testing::Test {
     return "'" + std::string(std::get<std::string_view>(v)) + "'";
   }
 
+  // The cells of the test data as LoaderRoundTripsValuesNullsAndQuotedText expects them.
+  void ExpectRoundTrip(const OnlineSnapshot& snap);
+
   // Compares every cell of the CURRENT snapshot (as of kAsOf) with FeatureSql over
   // EventSpineSql for the events (entity, as_of).
   void ExpectSnapshotMatchesTheTrainingPath();
@@ -239,17 +243,20 @@ class OnlineStoreTest : public ::testing::Test {
 
 TEST_F(OnlineStoreTest, OneRowPerEntityWithFeaturesAsOfTheDate) {
   WriteSilver(Loans(), Profile());
-  const MaterializeSummary s = Run({.as_of = kAsOf});
+  const MaterializeSummary s = Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
   EXPECT_EQ(s.rows, 3);  // user 3 has no event on or before as_of
   EXPECT_EQ(s.features, 10u);
   EXPECT_EQ(s.as_of, kAsOf);
   EXPECT_EQ(Current(), s.version);
 
   const std::string csv = riskpipe::testing::ReadAll(s.dir / kSnapshotCsv);
-  // Text columns are always quoted (FORCE_QUOTE quotes their header names too).
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
-            "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,\"segment\","
+            "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment,"
             "income_or_zero,fresh_income,reports_60d,max_income_60d");
+  // Rows sorted by entity; text always quoted, null as an empty unquoted field.
+  EXPECT_NE(csv.find("\n2,"), std::string::npos);
+  EXPECT_LT(csv.find("\n1,"), csv.find("\n2,"));
+  EXPECT_NE(csv.find(",\"\","), std::string::npos) << csv;  // user 2's empty segment
   const OnlineSnapshot snap = Load();
   ASSERT_EQ(snap.rows(), 3u);
   EXPECT_EQ(snap.version(), s.version);
@@ -377,6 +384,7 @@ TEST_F(OnlineStoreTest, DuplicateLatestSpineRowIsRefused) {
 TEST_F(OnlineStoreTest, RowsDatedAfterAsOfDoNotChangeTheSnapshot) {
   WriteSilver(Loans(), Profile());
   const MaterializeSummary before = Run({.as_of = kAsOf});
+  const MaterializeSummary before_csv = Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
   // Every source row dated after as_of changes: amounts, birthdays, the car flag, income.
   std::vector<LoanRow> changed = Loans();
   for (LoanRow& l : changed) {
@@ -389,9 +397,13 @@ TEST_F(OnlineStoreTest, RowsDatedAfterAsOfDoNotChangeTheSnapshot) {
   changed.push_back({2000, 2, "2021-05-01", 9, "1950-01-01", "N"});
   WriteSilver(changed, Profile(-5));
   const MaterializeSummary after = Run({.as_of = kAsOf});
+  const MaterializeSummary after_csv = Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
   EXPECT_NE(before.version, after.version);
-  EXPECT_EQ(riskpipe::testing::ReadAll(before.dir / kSnapshotCsv),
-            riskpipe::testing::ReadAll(after.dir / kSnapshotCsv));
+  // Byte for byte, in both formats.
+  EXPECT_EQ(riskpipe::testing::ReadAll(before.dir / kSnapshotBin),
+            riskpipe::testing::ReadAll(after.dir / kSnapshotBin));
+  EXPECT_EQ(riskpipe::testing::ReadAll(before_csv.dir / kSnapshotCsv),
+            riskpipe::testing::ReadAll(after_csv.dir / kSnapshotCsv));
 }
 
 TEST_F(OnlineStoreTest, DefaultAsOfIsTheLatestSpineDate) {
@@ -443,7 +455,9 @@ TEST_F(OnlineStoreTest, ManifestRecordsTheSnapshot) {
   WriteSilver(Loans(), Profile());
   const MaterializeSummary s = Run({.as_of = kAsOf});
   const auto m = nlohmann::json::parse(riskpipe::testing::ReadAll(s.dir / kSnapshotManifest));
-  EXPECT_EQ(m["format"], kSnapshotFormat);
+  EXPECT_EQ(m["format"], kSnapshotFormatBinary);
+  EXPECT_EQ(m["file"], kSnapshotBin);
+  EXPECT_EQ(m["bytes"], fs::file_size(s.dir / kSnapshotBin));
   EXPECT_EQ(m["version"], s.version);
   EXPECT_EQ(m["as_of"], "2021-04-30");
   EXPECT_EQ(m["project"], "online");
@@ -451,7 +465,8 @@ TEST_F(OnlineStoreTest, ManifestRecordsTheSnapshot) {
   EXPECT_EQ(m["entity"]["name"], "id");
   EXPECT_EQ(m["entity"]["type"], "BIGINT");
   EXPECT_EQ(m["rows"], 3);
-  EXPECT_EQ(m["sha256"], *Sha256File(s.dir / kSnapshotCsv));
+  EXPECT_EQ(m["sha256"], *Sha256File(s.dir / kSnapshotBin));
+  EXPECT_FALSE(fs::exists(s.dir / kSnapshotCsv));
   ASSERT_EQ(m["views"].size(), 5u);
   EXPECT_EQ(m["views"][3]["max_age_days"], 30);
   EXPECT_EQ(m["views"][4]["window_days"], 60);
@@ -469,8 +484,30 @@ TEST_F(OnlineStoreTest, ManifestRecordsTheSnapshot) {
 
 TEST_F(OnlineStoreTest, LoaderRoundTripsValuesNullsAndQuotedText) {
   WriteSilver(Loans(), Profile());
+  for (SnapshotFormat format : {SnapshotFormat::kBinary, SnapshotFormat::kCsv}) {
+    SCOPED_TRACE(SnapshotFormatName(format));
+    Run({.as_of = kAsOf, .format = format});
+    ExpectRoundTrip(Load());
+  }
+}
+
+TEST_F(OnlineStoreTest, BinaryAndCsvSnapshotsLoadTheSameCells) {
+  WriteSilver(Loans(), Profile());
   Run({.as_of = kAsOf});
-  const OnlineSnapshot snap = Load();
+  const OnlineSnapshot binary = Load();
+  Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
+  const OnlineSnapshot csv = Load();
+  ASSERT_EQ(binary.rows(), csv.rows());
+  ASSERT_EQ(binary.features().size(), csv.features().size());
+  for (size_t r = 0; r < binary.rows(); ++r) {
+    EXPECT_EQ(binary.Entity(r), csv.Entity(r));
+    for (size_t f = 0; f < binary.features().size(); ++f) {
+      EXPECT_EQ(binary.Value(r, f), csv.Value(r, f)) << binary.features()[f].name << " row " << r;
+    }
+  }
+}
+
+void OnlineStoreTest::ExpectRoundTrip(const OnlineSnapshot& snap) {
   const size_t avg = *snap.FeatureIndex("avg_amount_loans_previous");
   const size_t segment = *snap.FeatureIndex("segment");
   const size_t income = *snap.FeatureIndex("income");
@@ -490,7 +527,7 @@ TEST_F(OnlineStoreTest, LoaderRoundTripsValuesNullsAndQuotedText) {
 
 TEST_F(OnlineStoreTest, TamperedFeaturesCsvIsRefused) {
   WriteSilver(Loans(), Profile());
-  const MaterializeSummary s = Run({.as_of = kAsOf});
+  const MaterializeSummary s = Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
   const fs::path csv = s.dir / kSnapshotCsv;
   std::string text = riskpipe::testing::ReadAll(csv);
   text[text.find("200")] = '9';  // same size, different bytes
@@ -509,7 +546,7 @@ TEST_F(OnlineStoreTest, TamperedFeaturesCsvIsRefused) {
 
 TEST_F(OnlineStoreTest, MalformedCsvLineIsReportedWithItsNumber) {
   WriteSilver(Loans(), Profile());
-  const MaterializeSummary s = Run({.as_of = kAsOf});
+  const MaterializeSummary s = Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
   // A consistent manifest over a CSV whose line 4 (after a quoted two-line field) is short.
   const std::string csv =
       "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment,"
@@ -548,7 +585,7 @@ TEST_F(OnlineStoreTest, MalformedCsvLineIsReportedWithItsNumber) {
 // dictionary, which dangled once the dictionary's vector grew and moved its short strings.
 TEST_F(OnlineStoreTest, LoaderKeepsManyShortTextLevelsApart) {
   WriteSilver(Loans(), Profile());
-  const MaterializeSummary s = Run({.as_of = kAsOf});
+  const MaterializeSummary s = Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
   std::string csv =
       "id,age,flag_own_car,nb_previous_loans,avg_amount_loans_previous,income,segment,"
       "income_or_zero,fresh_income,reports_60d,max_income_60d\n";
@@ -570,6 +607,64 @@ TEST_F(OnlineStoreTest, LoaderKeepsManyShortTextLevelsApart) {
     const auto row = loaded->Find(std::to_string(i + 1));
     ASSERT_TRUE(row.has_value()) << i;
     EXPECT_EQ(loaded->Text(*row, segment), "L" + std::to_string(i % kLevels)) << "row " << i;
+  }
+}
+
+// Rewrites features.bin with `edit` applied and a manifest that matches it again, so only the
+// loader's own checks can catch the damage; returns the load's status.
+Status LoadEditedBinary(const fs::path& online, const fs::path& dir,
+                        const std::function<void(std::string&)>& edit) {
+  std::string bin = riskpipe::testing::ReadAll(dir / kSnapshotBin);
+  edit(bin);
+  std::ofstream(dir / kSnapshotBin, std::ios::binary | std::ios::trunc) << bin;
+  auto m = nlohmann::json::parse(riskpipe::testing::ReadAll(dir / kSnapshotManifest));
+  m["sha256"] = Sha256Hex(bin);
+  m["bytes"] = bin.size();
+  EXPECT_TRUE(WriteFileAtomic(dir / kSnapshotManifest, m.dump()).ok());
+  return LoadOnlineSnapshot(online).status();
+}
+
+TEST_F(OnlineStoreTest, TamperedOrDamagedFeaturesBinIsRefusedNamingTheSection) {
+  WriteSilver(Loans(), Profile());
+  const MaterializeSummary s = Run({.as_of = kAsOf});
+  const fs::path bin = s.dir / kSnapshotBin;
+  const std::string original = riskpipe::testing::ReadAll(bin);
+  // Same size, different bytes, manifest untouched: the checksum catches it.
+  std::string flipped = original;
+  flipped[flipped.size() - 9] ^= 1;
+  std::ofstream(bin, std::ios::binary | std::ios::trunc) << flipped;
+  Status loaded = LoadOnlineSnapshot(online()).status();
+  EXPECT_EQ(loaded.code(), StatusCode::kDataLoss);
+  EXPECT_NE(loaded.message().find("sha256"), std::string::npos) << loaded.message();
+
+  struct Case {
+    const char* what;
+    std::function<void(std::string&)> edit;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"magic", [](std::string& b) { b[0] = 'X'; }, "header does not start with"},
+      {"rows", [](std::string& b) { b[8] = 7; }, "header says 7 rows, but the manifest says 3"},
+      {"cut", [](std::string& b) { b.resize(b.size() / 2); }, "is cut short"},
+      {"tail", [](std::string& b) { b += std::string(8, '\0'); }, "bytes after the last"},
+      {"offsets", [](std::string& b) { b[32 + 8] = 5; },  // entity offset 1: 5 > offset 2
+       "entity offsets offset 2 goes backwards"},
+      {"repeat",
+       [](std::string& b) {
+         // Entities "1", "2", "4" back to back after the offsets: make the second "1".
+         const size_t at = b.find(std::string("124"), 32);
+         ASSERT_NE(at, std::string::npos);
+         b[at + 1] = '1';
+       },
+       "entities row 2 repeats entity \"1\""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    std::ofstream(bin, std::ios::binary | std::ios::trunc) << original;
+    const Status st = LoadEditedBinary(online(), s.dir, c.edit);
+    EXPECT_EQ(st.code(), StatusCode::kDataLoss) << st.ToString();
+    EXPECT_NE(st.message().find(bin.string()), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(c.message), std::string::npos) << st.message();
   }
 }
 
