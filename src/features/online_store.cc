@@ -708,19 +708,11 @@ class SnapshotParser {
 
   Status AddEntity(std::string_view entity, uint32_t row) {
     if (row + 1 > snap_.index_.size() / 2) Grow();
-    const size_t mask = snap_.index_.size() - 1;
-    for (size_t h = std::hash<std::string_view>{}(entity)&mask;; h = (h + 1) & mask) {
-      const uint32_t slot = snap_.index_[h];
-      if (slot == 0) {
-        snap_.index_[h] = row + 1;
-        break;
-      }
-      if (snap_.Entity(slot - 1) == entity) {
-        return Error("duplicate entity \"" + std::string(entity) + "\"");
-      }
-    }
     snap_.entities_.append(entity);
     snap_.row_entity_.push_back(snap_.entities_.size());
+    if (snap_.IndexRow(row) != 0) {
+      return Error("duplicate entity \"" + std::string(entity) + "\"");
+    }
     return OkStatus();
   }
 
@@ -825,6 +817,19 @@ std::optional<size_t> OnlineSnapshot::Find(std::string_view entity) const {
     const uint32_t slot = index_[h];
     if (slot == 0) return std::nullopt;
     if (Entity(slot - 1) == entity) return slot - 1;
+  }
+}
+
+uint32_t OnlineSnapshot::IndexRow(uint32_t row) {
+  const std::string_view entity = Entity(row);
+  const size_t mask = index_.size() - 1;
+  for (size_t h = std::hash<std::string_view>{}(entity)&mask;; h = (h + 1) & mask) {
+    const uint32_t slot = index_[h];
+    if (slot == 0) {
+      index_[h] = row + 1;
+      return 0;
+    }
+    if (Entity(slot - 1) == entity) return slot;
   }
 }
 

@@ -113,6 +113,9 @@ class OnlineSnapshot {
  private:
   friend class SnapshotParser;
   friend class BinarySnapshotReader;
+  // Adds `row` (its entity already stored) to index_, which has room; 0 when added, else the
+  // row + 1 that already holds the same entity.
+  uint32_t IndexRow(uint32_t row);
   std::string version_, created_at_, project_, feature_set_version_, entity_column_;
   Date as_of_;
   std::vector<OnlineFeature> features_;

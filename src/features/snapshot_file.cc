@@ -398,21 +398,13 @@ Status BinarySnapshotReader::Read(std::string_view data, const std::string& file
 
   // The entity index; an empty or repeated entity is damage, named with its row.
   snap.index_.assign(std::bit_ceil(std::max<size_t>(n * 2, 16)), 0);
-  const size_t mask = snap.index_.size() - 1;
   for (uint32_t row = 0; row < n; ++row) {
     const std::string_view entity = snap.Entity(row);
     if (entity.empty())
       return cur.Error("entities", "row " + std::to_string(row + 1) + " is empty");
-    for (size_t h = std::hash<std::string_view>{}(entity)&mask;; h = (h + 1) & mask) {
-      const uint32_t slot = snap.index_[h];
-      if (slot == 0) {
-        snap.index_[h] = row + 1;
-        break;
-      }
-      if (snap.Entity(slot - 1) == entity) {
-        return cur.Error("entities", "row " + std::to_string(row + 1) + " repeats entity \"" +
-                                         std::string(entity) + "\"");
-      }
+    if (snap.IndexRow(row) != 0) {
+      return cur.Error("entities", "row " + std::to_string(row + 1) + " repeats entity \"" +
+                                       std::string(entity) + "\"");
     }
   }
   return OkStatus();
