@@ -8,6 +8,8 @@
 #include <limits>
 #include <string>
 
+#include "core/memory.h"
+
 namespace riskpipe::db {
 namespace {
 
@@ -380,7 +382,7 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql) {
   std::vector<DictionaryIndex> dictionaries(ncol);
   Status status;
   // duckdb_query materialises the result, so its size is known: reserve once instead of
-  // growing (page faults on fresh memory dominate otherwise).
+  // growing, on huge pages (page faults on fresh memory dominate otherwise: core/memory.h).
   const idx_t expected_rows = duckdb_row_count(&result);
   for (idx_t c = 0; c < ncol; ++c) {
     ColumnarTable::Column col;
@@ -418,9 +420,9 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql) {
                                       " cannot be read as a column; cast it in SQL");
     }
     if (col.type == Type::kVarchar) {
-      col.codes.reserve(expected_rows);
+      ReserveHuge(col.codes, expected_rows);
     } else {
-      col.numbers.reserve(expected_rows);
+      ReserveHuge(col.numbers, expected_rows);
     }
     table.columns.push_back(std::move(col));
   }

@@ -227,8 +227,46 @@ StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
 // is after the decision date; it is checked and dropped here. `types` gets the entity's and
 // every feature's DuckDB type (DESCRIBE). FailedPrecondition for an audit violation or an
 // entity with two rows (same spine key and date); nothing is written then.
-StatusOr<db::ColumnarTable> QueryOnlineRows(const config::Project& project, db::Connection& con,
-                                            const std::string& sql, db::Table& types) {
+// The feature query's rows, and the order they are published in.
+struct OnlineRows {
+  db::ColumnarTable table;      // columns[0] the entity as text, then the features
+  std::vector<uint32_t> order;  // file row i is table row order[i]: by entity
+};
+
+// The order of the dictionary codes 0..n-1 of `entities` by entity: numerically when the
+// entity column is numeric (its text is a number: by value, then text), else by bytes, as
+// DuckDB's ORDER BY would. Sorted in two halves on two threads, then merged.
+std::vector<uint32_t> SortedCodes(const std::vector<std::string>& entities, bool numeric) {
+  std::vector<uint32_t> codes(entities.size());
+  for (uint32_t c = 0; c < codes.size(); ++c) codes[c] = c;
+  std::vector<double> keys;
+  if (numeric) {
+    keys.resize(entities.size());
+    for (size_t c = 0; c < entities.size(); ++c) {
+      const std::string& e = entities[c];
+      double v = 0;
+      std::from_chars(e.data(), e.data() + e.size(), v);
+      keys[c] = v;
+    }
+  }
+  auto less = [&](uint32_t a, uint32_t b) {
+    if (numeric && keys[a] != keys[b]) return keys[a] < keys[b];
+    return entities[a] < entities[b];
+  };
+  const auto mid = codes.begin() + static_cast<std::ptrdiff_t>(codes.size() / 2);
+  auto first = std::async(std::launch::async, [&] { std::sort(codes.begin(), mid, less); });
+  std::sort(mid, codes.end(), less);
+  first.wait();
+  std::inplace_merge(codes.begin(), mid, codes.end(), less);
+  return codes;
+}
+
+// Runs the feature query (numbers as DOUBLE, text as VARCHAR, one extra column naming the first
+// view whose as-of date is after the decision date), checks the point-in-time audit and one
+// row per entity, and orders the rows by entity. The sort is an index sort here rather than an
+// ORDER BY: DuckDB would copy all of the wide rows through its sort.
+StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connection& con,
+                                     const std::string& sql, db::Table& types) {
   const config::FeatureSet& set = project.features;
   const FeatureSchema schema = SchemaOf(set);
   const std::string entity = QuoteIdent(schema.entity);
@@ -249,31 +287,63 @@ StatusOr<db::ColumnarTable> QueryOnlineRows(const config::Project& project, db::
              kDecisionDate + " THEN " + QuoteLiteral(v.name);
   }
   select += audit.empty() ? ", NULL::VARCHAR" : ", CASE" + audit + " END";
-  ASSIGN_OR_RETURN(db::ColumnarTable t, con.QueryColumns("SELECT " + select + " FROM (" + sql +
-                                                         ") q ORDER BY q." + entity));
+  OnlineRows out;
+  ASSIGN_OR_RETURN(out.table, con.QueryColumns("SELECT " + select + " FROM (" + sql + ") q"));
+  db::ColumnarTable& t = out.table;
   const db::ColumnarTable::Column& violations = t.columns.back();
+  std::string violated;  // the smallest view name, so the message does not depend on row order
   for (size_t r = 0; r < t.rows; ++r) {
     if (violations.codes[r] >= 0) {
-      return FailedPreconditionError("point-in-time audit: feature view \"" +
-                                     violations.dictionary[violations.codes[r]] +
-                                     "\" used source rows dated after as_of; nothing was "
-                                     "published");
+      const std::string& name = violations.dictionary[violations.codes[r]];
+      if (violated.empty() || name < violated) violated = name;
     }
+  }
+  if (!violated.empty()) {
+    return FailedPreconditionError("point-in-time audit: feature view \"" + violated +
+                                   "\" used source rows dated after as_of; nothing was "
+                                   "published");
   }
   t.columns.pop_back();
   t.columns[0].name = schema.entity;
-  const std::vector<int32_t>& codes = t.columns[0].codes;
+  // Equal entities share a dictionary code, so one row per entity means as many codes as rows
+  // and no null.
+  const db::ColumnarTable::Column& ent = t.columns[0];
+  const std::vector<int32_t>& codes = ent.codes;
+  std::vector<uint32_t> row_of(ent.dictionary.size(), UINT32_MAX);
+  bool null_entity = false;
+  std::vector<int32_t> repeated;
   for (size_t r = 0; r < t.rows; ++r) {
-    // Sorted by entity, so an entity's rows are adjacent (and equal entities share a code).
-    if (codes[r] >= 0 && (r == 0 || codes[r] != codes[r - 1])) continue;
-    const std::string what = codes[r] < 0
-                                 ? "a null " + set.spine.entity
-                                 : set.spine.entity + " " + t.columns[0].dictionary[codes[r]];
+    const int32_t c = codes[r];
+    if (c < 0) {
+      null_entity = true;
+    } else if (row_of[c] != UINT32_MAX) {
+      repeated.push_back(c);
+    } else {
+      row_of[c] = static_cast<uint32_t>(r);
+    }
+  }
+  const bool numeric_entity = IsNumericType(std::get<std::string>(types.rows[0][1]));
+  if (null_entity || !repeated.empty()) {
+    std::string what = "a null " + set.spine.entity;
+    if (!null_entity) {
+      // The first repeated entity in entity order, as the message always named it.
+      const std::vector<uint32_t> sorted = SortedCodes(ent.dictionary, numeric_entity);
+      std::vector<bool> is_repeated(ent.dictionary.size(), false);
+      for (const int32_t c : repeated) is_repeated[c] = true;
+      for (const uint32_t c : sorted) {
+        if (is_repeated[c]) {
+          what = set.spine.entity + " " + ent.dictionary[c];
+          break;
+        }
+      }
+    }
     return FailedPreconditionError("feature spine " + set.spine.source + ": " + what +
                                    " has duplicate spine rows (same " + set.spine.key +
                                    ") on its latest date; nothing was published");
   }
-  return t;
+  out.order = SortedCodes(ent.dictionary, numeric_entity);
+  for (uint32_t& r : out.order) r = row_of[r];
+  return out;
 }
 
 json ManifestJson(const config::Project& project, const MaterializeSummary& s,
@@ -328,13 +398,14 @@ json ManifestJson(const config::Project& project, const MaterializeSummary& s,
 }
 
 // Writes the data file and manifest.json into `tmp`.
-Status WriteSnapshot(const config::Project& project, const db::ColumnarTable& rows,
-                     const db::Table& types, SnapshotFormat format, const fs::path& tmp,
-                     const std::string& created_at, const MaterializeSummary& s) {
+Status WriteSnapshot(const config::Project& project, const OnlineRows& rows, const db::Table& types,
+                     SnapshotFormat format, const fs::path& tmp, const std::string& created_at,
+                     const MaterializeSummary& s) {
   StatusOr<SnapshotFileInfo> file =
       format == SnapshotFormat::kBinary
-          ? WriteSnapshotBinary(rows, tmp / kSnapshotBin)
-          : WriteSnapshotCsv(rows, !IsNumericType(std::get<std::string>(types.rows[0][1])),
+          ? WriteSnapshotBinary(rows.table, rows.order, tmp / kSnapshotBin)
+          : WriteSnapshotCsv(rows.table, rows.order,
+                             !IsNumericType(std::get<std::string>(types.rows[0][1])),
                              tmp / kSnapshotCsv);
   RETURN_IF_ERROR(file.status());
   const json manifest = ManifestJson(project, s, created_at, types, format, *file);
@@ -401,14 +472,14 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
   }
   ASSIGN_OR_RETURN(std::string sql, OnlineFeatureSql(project, mart, s.as_of));
   db::Table types;
-  ASSIGN_OR_RETURN(const db::ColumnarTable rows, QueryOnlineRows(project, con, sql, types));
-  s.rows = static_cast<int64_t>(rows.rows);
+  ASSIGN_OR_RETURN(const OnlineRows rows, QueryOnlineRows(project, con, sql, types));
+  s.rows = static_cast<int64_t>(rows.table.rows);
   if (s.rows == 0) {
     return FailedPreconditionError("feature spine " + project.features.spine.source +
                                    " has no event on or before " + s.as_of.ToString() +
                                    "; nothing to materialize");
   }
-  s.features = rows.columns.size() - 1;
+  s.features = rows.table.columns.size() - 1;
 
   const fs::path online = project.workspace / kOnlineDir;
   const fs::path snapshots = online / kSnapshotsDir;

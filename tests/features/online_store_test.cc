@@ -369,6 +369,48 @@ TEST_F(OnlineStoreTest, SameDayApplicationsUseTheGreaterKey) {
   EXPECT_EQ(Cell(Load(), "5", "flag_own_car"), "0.000000");  // loan 1010's terms
 }
 
+// Rows are published by entity: numerically for a numeric entity (2, 9, 10, not "10" < "2"),
+// the same bytes from one run to the next whatever order DuckDB's threads produced them in.
+TEST_F(OnlineStoreTest, RowsAreInEntityOrderNumericallyAndTheFileIsReproducible) {
+  std::vector<LoanRow> loans;
+  int64_t loan_id = 2000;
+  for (const int64_t id : {10, 2, 9, 100, 1}) {
+    loans.push_back({loan_id++, id, "2021-03-01", 10.0 * id, "1990-01-01", "Y"});
+  }
+  WriteSilver(loans, Profile());
+  const MaterializeSummary first = Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
+  const std::string csv = riskpipe::testing::ReadAll(first.dir / kSnapshotCsv);
+  auto ids = [](const OnlineSnapshot& snap) {  // in file order
+    std::vector<std::string> out;
+    for (size_t r = 0; r < snap.rows(); ++r) out.emplace_back(snap.Entity(r));
+    return out;
+  };
+  const std::vector<std::string> want = {"1", "2", "9", "10", "100"};
+  EXPECT_EQ(ids(Load()), want) << csv;
+  const MaterializeSummary second = Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
+  EXPECT_EQ(riskpipe::testing::ReadAll(second.dir / kSnapshotCsv), csv);
+  const MaterializeSummary bin1 = Run({.as_of = kAsOf});
+  const MaterializeSummary bin2 = Run({.as_of = kAsOf});
+  EXPECT_EQ(*Sha256File(bin1.dir / kSnapshotBin), *Sha256File(bin2.dir / kSnapshotBin));
+  const OnlineSnapshot snap = Load();
+  EXPECT_EQ(ids(snap), want);
+  EXPECT_EQ(Cell(snap, "9", "flag_own_car"), "1.000000");
+}
+
+// With several entities repeated, the message names the first in entity order (not whichever
+// DuckDB returned first).
+TEST_F(OnlineStoreTest, DuplicateSpineRowsNameTheFirstRepeatedEntity) {
+  std::vector<LoanRow> loans = Loans();
+  for (const LoanRow& l : Loans()) {
+    if (l.id == 4 || l.id == 2) loans.push_back(l);
+  }
+  WriteSilver(loans, Profile());
+  auto s = Materialize(project_, *con_, {.as_of = kAsOf});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("id 2 has duplicate spine rows"), std::string::npos)
+      << s.status().message();
+}
+
 TEST_F(OnlineStoreTest, DuplicateLatestSpineRowIsRefused) {
   std::vector<LoanRow> loans = Loans();
   loans.push_back(loans[1]);  // loan 1001 of user 1 twice
