@@ -19,6 +19,7 @@
 
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/parallel.h"
 #include "datamart/datamart.h"
 #include "features/feature_query.h"
 #include "features/snapshot_file.h"
@@ -221,12 +222,6 @@ StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
   return with + " " + select + audit + from;
 }
 
-// The snapshot's rows, sorted by entity and checked: the entity as text and every feature as
-// DOUBLE (numbers, booleans) or VARCHAR (the rest), read straight from the feature query.
-// The point-in-time audit travels as one more column naming the first view whose as-of date
-// is after the decision date; it is checked and dropped here. `types` gets the entity's and
-// every feature's DuckDB type (DESCRIBE). FailedPrecondition for an audit violation or an
-// entity with two rows (same spine key and date); nothing is written then.
 // The feature query's rows, and the order they are published in.
 struct OnlineRows {
   db::ColumnarTable table;      // columns[0] the entity as text, then the features
@@ -254,17 +249,25 @@ std::vector<uint32_t> SortedCodes(const std::vector<std::string>& entities, bool
     return entities[a] < entities[b];
   };
   const auto mid = codes.begin() + static_cast<std::ptrdiff_t>(codes.size() / 2);
-  auto first = std::async(std::launch::async, [&] { std::sort(codes.begin(), mid, less); });
-  std::sort(mid, codes.end(), less);
-  first.wait();
+  ForBlocks(2, 2, [&](size_t half) {
+    if (half == 0) {
+      std::sort(codes.begin(), mid, less);
+    } else {
+      std::sort(mid, codes.end(), less);
+    }
+  });
   std::inplace_merge(codes.begin(), mid, codes.end(), less);
   return codes;
 }
 
-// Runs the feature query (numbers as DOUBLE, text as VARCHAR, one extra column naming the first
-// view whose as-of date is after the decision date), checks the point-in-time audit and one
-// row per entity, and orders the rows by entity. The sort is an index sort here rather than an
-// ORDER BY: DuckDB would copy all of the wide rows through its sort.
+// The snapshot's rows, checked and ordered by entity: the entity as text and every feature as
+// DOUBLE (numbers, booleans) or VARCHAR (the rest), read straight from the feature query.
+// The point-in-time audit travels as one more column naming the first view whose as-of date
+// is after the decision date; it is checked and dropped here. `types` gets the entity's and
+// every feature's DuckDB type (DESCRIBE). FailedPrecondition for an audit violation or an
+// entity with two rows (same spine key and date); nothing is written then. The order is an
+// index sort of the entity dictionary rather than an ORDER BY: DuckDB would copy every wide
+// row through its sort.
 StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connection& con,
                                      const std::string& sql, db::Table& types) {
   const config::FeatureSet& set = project.features;
@@ -310,39 +313,32 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
   const db::ColumnarTable::Column& ent = t.columns[0];
   const std::vector<int32_t>& codes = ent.codes;
   std::vector<uint32_t> row_of(ent.dictionary.size(), UINT32_MAX);
-  bool null_entity = false;
-  std::vector<int32_t> repeated;
+  std::vector<bool> repeated(ent.dictionary.size(), false);
+  bool null_entity = false, any_repeated = false;
   for (size_t r = 0; r < t.rows; ++r) {
     const int32_t c = codes[r];
     if (c < 0) {
       null_entity = true;
     } else if (row_of[c] != UINT32_MAX) {
-      repeated.push_back(c);
+      repeated[c] = any_repeated = true;
     } else {
       row_of[c] = static_cast<uint32_t>(r);
     }
   }
-  const bool numeric_entity = IsNumericType(std::get<std::string>(types.rows[0][1]));
-  if (null_entity || !repeated.empty()) {
+  out.order = SortedCodes(ent.dictionary, IsNumericType(std::get<std::string>(types.rows[0][1])));
+  if (null_entity || any_repeated) {
+    // A null first, else the first repeated entity in entity order.
     std::string what = "a null " + set.spine.entity;
     if (!null_entity) {
-      // The first repeated entity in entity order, as the message always named it.
-      const std::vector<uint32_t> sorted = SortedCodes(ent.dictionary, numeric_entity);
-      std::vector<bool> is_repeated(ent.dictionary.size(), false);
-      for (const int32_t c : repeated) is_repeated[c] = true;
-      for (const uint32_t c : sorted) {
-        if (is_repeated[c]) {
-          what = set.spine.entity + " " + ent.dictionary[c];
-          break;
-        }
-      }
+      const auto first =
+          std::find_if(out.order.begin(), out.order.end(), [&](uint32_t c) { return repeated[c]; });
+      what = set.spine.entity + " " + ent.dictionary[*first];
     }
     return FailedPreconditionError("feature spine " + set.spine.source + ": " + what +
                                    " has duplicate spine rows (same " + set.spine.key +
                                    ") on its latest date; nothing was published");
   }
-  out.order = SortedCodes(ent.dictionary, numeric_entity);
-  for (uint32_t& r : out.order) r = row_of[r];
+  for (uint32_t& r : out.order) r = row_of[r];  // codes to rows
   return out;
 }
 
