@@ -119,9 +119,8 @@ std::string Lower(std::string s) {
 // offsets are whole days: DATE - n stays a DATE, where DATE - INTERVAL would cast every row to
 // TIMESTAMP (measured: the Kueski window 17% and the 92-day clickstream join 25% slower).
 std::string WindowRange(const FeatureView& v) {
-  const std::string lower = v.window_days > 0
-                                ? std::to_string(v.window_days) + " PRECEDING"
-                                : "UNBOUNDED PRECEDING";
+  const std::string lower =
+      v.window_days > 0 ? std::to_string(v.window_days) + " PRECEDING" : "UNBOUNDED PRECEDING";
   const std::string upper = v.strict ? "1 PRECEDING" : "CURRENT ROW";
   return " RANGE BETWEEN " + lower + " AND " + upper;
 }
@@ -172,6 +171,15 @@ std::vector<std::string> SpineColumnsUsed(const config::Project& project) {
   return {cols.begin(), cols.end()};
 }
 
+bool UniqueByEntityAndTime(const config::Project& project, const config::FeatureView& v) {
+  const config::Source* src = project.FindSource(v.source);
+  if (src == nullptr || src->keys.empty()) return false;
+  for (const std::string& k : src->keys) {
+    if (k != v.entity && k != v.event_time) return false;
+  }
+  return true;
+}
+
 std::string DatedRowsCondition() {
   return std::string(datamart::kPartitionColumn) + " > DATE '" +
          datamart::UndatedPartition().ToString() + "'";
@@ -207,12 +215,16 @@ Status CheckFeatureSet(const config::Project& project) {
     if (v.kind == ViewKind::kSpine) continue;
     const config::Source* src = project.FindSource(v.source);
     if (src == nullptr) return InvalidArgumentError(where + "unknown source " + v.source);
-    if (v.event_time == datamart::kPartitionColumn && src->date_column != datamart::kPartitionColumn) {
+    if (v.event_time == datamart::kPartitionColumn &&
+        src->date_column != datamart::kPartitionColumn) {
       return InvalidArgumentError(
-          where + "event_time snapshot_date is the first day of the partition month, earlier "
-                  "than the rows' own date (" + src->date_column +
+          where +
+          "event_time snapshot_date is the first day of the partition month, earlier "
+          "than the rows' own date (" +
+          src->date_column +
           "): rows dated after a decision date in the same month would reach its features. "
-          "Use event_time: " + src->date_column);
+          "Use event_time: " +
+          src->date_column);
     }
   }
   return OkStatus();
@@ -231,14 +243,14 @@ StatusOr<std::string> SpineSql(const config::Project& project, const datamart::D
                     " IS NOT NULL";
   if (!spine.where.empty()) sql += " AND (" + spine.where + ")";
   // The partition filter lets DuckDB skip files; the date filter is the exact bound.
-  if (from != nullptr) sql += " AND " + QuoteIdent(spine.date) + " >= DATE '" + from->ToString() + "'";
+  if (from != nullptr)
+    sql += " AND " + QuoteIdent(spine.date) + " >= DATE '" + from->ToString() + "'";
   if (to != nullptr) sql += " AND " + QuoteIdent(spine.date) + " <= DATE '" + to->ToString() + "'";
   return sql;
 }
 
-StatusOr<std::string> EventSpineSql(const config::Project& project,
-                                    const datamart::Datamart& mart, std::string_view events_sql,
-                                    bool events_have_key) {
+StatusOr<std::string> EventSpineSql(const config::Project& project, const datamart::Datamart& mart,
+                                    std::string_view events_sql, bool events_have_key) {
   const config::Spine& spine = project.features.spine;
   ASSIGN_OR_RETURN(std::string all, SpineSql(project, mart, nullptr, nullptr));
   const std::string entity = QuoteIdent(spine.entity);
@@ -313,9 +325,22 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
     }
     if (v.kind == ViewKind::kLatest) {
       // The joined row j has the source's columns plus decision_date; expressions see both.
-      std::string joined = "SELECT k._rid, k." + std::string(kDecisionDate) + ", s.* FROM keys k ASOF LEFT JOIN " +
-                           Cte(i, "src") + " s ON k._k = s._e AND k." + kDecisionDate +
-                           " >= s._t";
+      const std::string dd = kDecisionDate;
+      std::string joined;
+      if (UniqueByEntityAndTime(project, v)) {
+        // (entity, event time) finds one row: the ASOF join matches only those two narrow
+        // columns, and the wide row is fetched by hash. An ASOF join of the whole row sorts
+        // every column the expressions read (measured on 1M applications: 4.5 s of CPU for
+        // the two lending views, the query's largest operators).
+        const std::string narrow = "SELECT _e, _t FROM (" + source + ")";
+        joined = "SELECT m._rid, m." + dd + ", s.* FROM (SELECT k._rid, k._k, k." + dd +
+                 ", n._t AS _mt FROM keys k ASOF LEFT JOIN (" + narrow +
+                 ") n ON k._k = n._e AND k." + dd + " >= n._t) m LEFT JOIN " + Cte(i, "src") +
+                 " s ON s._e = m._k AND s._t = m._mt";
+      } else {
+        joined = "SELECT k._rid, k." + dd + ", s.* FROM keys k ASOF LEFT JOIN " + Cte(i, "src") +
+                 " s ON k._k = s._e AND k." + dd + " >= s._t";
+      }
       std::string keep = "TRUE";
       if (v.max_age_days > 0) {
         keep = "j._t >= j." + std::string(kDecisionDate) + " - " + std::to_string(v.max_age_days);
@@ -330,11 +355,11 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
       audit += ", " + name + "." + asof;
       from += " JOIN " + name + " USING (_rid)";
     } else {
-      std::string cond = "s._e = k._k AND s._t " + std::string(v.strict ? "<" : "<=") + " k." +
-                         kDecisionDate;
+      std::string cond =
+          "s._e = k._k AND s._t " + std::string(v.strict ? "<" : "<=") + " k." + kDecisionDate;
       if (v.window_days > 0) {
-        cond += " AND s._t >= k." + std::string(kDecisionDate) + " - " +
-                std::to_string(v.window_days);
+        cond +=
+            " AND s._t >= k." + std::string(kDecisionDate) + " - " + std::to_string(v.window_days);
       }
       const std::string joined = "SELECT k._rid, k." + std::string(kDecisionDate) +
                                  ", s.* FROM keys k JOIN " + Cte(i, "src") + " s ON " + cond;
@@ -394,8 +419,8 @@ StatusOr<std::string> SpineFeatureSql(const config::Project& project,
   const std::string date = QuoteIdent(spine.date);
   const std::string is_spine = spine.where.empty() ? "TRUE" : "(" + spine.where + ")";
   std::string inner = "SELECT " + input_list + ", " + kDecisionDate;
-  std::string outer = "SELECT " + QuoteIdent(spine.key) + ", " + QuoteIdent(spine.entity) + ", " +
-                      kDecisionDate;
+  std::string outer =
+      "SELECT " + QuoteIdent(spine.key) + ", " + QuoteIdent(spine.entity) + ", " + kDecisionDate;
   std::string windows, audit;
   size_t spine_cols = 0;
   for (size_t i = 0; i < set.views.size(); ++i) {
@@ -414,8 +439,8 @@ StatusOr<std::string> SpineFeatureSql(const config::Project& project,
     for (const auto& f : v.features) {
       outer += ", " + f.expr + " OVER " + w + " AS " + QuoteIdent(f.name);
     }
-    audit += ", max(" + std::string(kDecisionDate) + ") OVER " + w + " AS " +
-             QuoteIdent(AsofColumn(v));
+    audit +=
+        ", max(" + std::string(kDecisionDate) + ") OVER " + w + " AS " + QuoteIdent(AsofColumn(v));
     windows += (windows.empty() ? " WINDOW " : ", ") + w + " AS (PARTITION BY " +
                QuoteIdent(spine.entity) + " ORDER BY " + kDecisionDate + WindowRange(v) + ")";
   }
@@ -463,9 +488,9 @@ Status ValidateFeatures(const config::Project& project, const datamart::Datamart
               : "SELECT (" + f.expr + "), * FROM " + rel + " t";
       Status s = con.Execute(sql);
       if (!s.ok()) {
-        return InvalidArgumentError(project.config_path.string() + ":" +
-                                    std::to_string(f.line) + ": feature view \"" + v.name +
-                                    "\", feature \"" + f.name + "\": " + s.message());
+        return InvalidArgumentError(project.config_path.string() + ":" + std::to_string(f.line) +
+                                    ": feature view \"" + v.name + "\", feature \"" + f.name +
+                                    "\": " + s.message());
       }
     }
   }
@@ -473,8 +498,8 @@ Status ValidateFeatures(const config::Project& project, const datamart::Datamart
     Status s = con.Execute("SELECT * FROM (" + spine + ") LIMIT 0");
     if (!s.ok()) {
       return InvalidArgumentError(project.config_path.string() + ":" +
-                                  std::to_string(set.spine.line) + ": features.spine.where: " +
-                                  s.message());
+                                  std::to_string(set.spine.line) +
+                                  ": features.spine.where: " + s.message());
     }
   }
   return OkStatus();

@@ -32,6 +32,11 @@ std::vector<std::string> ColumnsUsed(const config::Project& project, const std::
 // The spine key, the entity and the spine-source columns the spine views name.
 std::vector<std::string> SpineColumnsUsed(const config::Project& project);
 
+// True when the source's declared keys (unique in silver: ingest quarantines duplicates) are
+// all among the view's entity and event-time columns, so no two rows share both: a row is then
+// found by (entity, event time) with a hash join, and a latest view needs no tie-breaking.
+bool UniqueByEntityAndTime(const config::Project& project, const config::FeatureView& v);
+
 // The name of the decision-date column in every feature relation.
 inline constexpr char kDecisionDate[] = "decision_date";
 
@@ -62,9 +67,8 @@ StatusOr<std::string> SpineSql(const config::Project& project, const datamart::D
 // its own entity and decision_date, and its own key when `events_have_key` (the events have a
 // column named like the spine key; otherwise the spine row's key). Events with no spine row
 // yet keep nulls in the spine columns.
-StatusOr<std::string> EventSpineSql(const config::Project& project,
-                                    const datamart::Datamart& mart, std::string_view events_sql,
-                                    bool events_have_key = false);
+StatusOr<std::string> EventSpineSql(const config::Project& project, const datamart::Datamart& mart,
+                                    std::string_view events_sql, bool events_have_key = false);
 
 // The feature query over `spine_sql` (a relation with the spine source's columns plus
 // decision_date), with columns as SchemaOf() lists them, one row per spine row.
