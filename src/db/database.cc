@@ -3,6 +3,7 @@
 #include <duckdb.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -333,6 +334,13 @@ void AppendNumbers(duckdb_vector vec, idx_t n, std::vector<double>& out) {
 // string per id and a probe, not a hash-map node allocation.
 class DictionaryIndex {
  public:
+  // Starts the index with `values` (distinct), coded by their position.
+  void Seed(const std::vector<std::string>& values) {
+    hashes_.reserve(values.size());
+    for (const std::string& v : values) hashes_.push_back(std::hash<std::string_view>()(v));
+    Grow(values);
+  }
+
   // The code of `v`, appending it to `values` when it is new.
   int32_t CodeOf(std::string_view v, std::vector<std::string>& values) {
     if (2 * (values.size() + 1) > slots_.size()) Grow(values);
@@ -352,7 +360,8 @@ class DictionaryIndex {
 
  private:
   void Grow(const std::vector<std::string>& values) {
-    std::vector<uint32_t> slots(std::max<size_t>(64, slots_.size() * 2), 0);
+    std::vector<uint32_t> slots(
+        std::max<size_t>({64, slots_.size() * 2, std::bit_ceil(2 * values.size() + 2)}), 0);
     const size_t mask = slots.size() - 1;
     for (size_t code = 0; code < values.size(); ++code) {
       size_t i = hashes_[code] & mask;
@@ -368,6 +377,11 @@ class DictionaryIndex {
 }  // namespace
 
 StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql) {
+  return QueryColumns(sql, {});
+}
+
+StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql,
+                                                 const std::vector<std::string>& first_dictionary) {
   duckdb_result result;
   const std::string q(sql);
   if (duckdb_query(impl_->con, q.c_str(), &result) == DuckDBError) {
@@ -418,6 +432,15 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql) {
         status = InvalidArgumentError("column " + col.name + ": DuckDB type " +
                                       std::to_string(types[c]) +
                                       " cannot be read as a column; cast it in SQL");
+    }
+    if (c == 0 && !first_dictionary.empty()) {
+      if (col.type != Type::kVarchar) {
+        status = InvalidArgumentError("column " + col.name +
+                                      ": a seeded dictionary needs a text column");
+      } else {
+        col.dictionary = first_dictionary;
+        dictionaries[0].Seed(col.dictionary);
+      }
     }
     if (col.type == Type::kVarchar) {
       ReserveHuge(col.codes, expected_rows);

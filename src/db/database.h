@@ -55,11 +55,11 @@ struct Table {
 struct ColumnarTable {
   struct Column {
     std::string name;
-    Type type = Type::kDouble;             // the SQL type it came from
+    Type type = Type::kDouble;  // the SQL type it came from
     bool is_text() const { return type == Type::kVarchar; }
-    std::vector<double> numbers;           // non-text columns: one value per row
-    std::vector<int32_t> codes;            // text columns: index into `dictionary`, -1 = null
-    std::vector<std::string> dictionary;   // text columns: distinct values, first-seen order
+    std::vector<double> numbers;          // non-text columns: one value per row
+    std::vector<int32_t> codes;           // text columns: index into `dictionary`, -1 = null
+    std::vector<std::string> dictionary;  // text columns: distinct values, first-seen order
   };
   std::vector<Column> columns;
   size_t rows = 0;
@@ -118,6 +118,12 @@ class Connection {
   // Runs a query and reads its result column by column (see ColumnarTable). InvalidArgument
   // for a column of a type it cannot hold (lists, structs, ...: cast them in SQL).
   StatusOr<ColumnarTable> QueryColumns(std::string_view sql);
+  // The same, with the first column's dictionary starting as `first_dictionary` (distinct
+  // values; the first column must then be text): a value found there gets its index there as
+  // its code, so codes match the table that dictionary came from (a join by code); others get
+  // codes from first_dictionary.size() on.
+  StatusOr<ColumnarTable> QueryColumns(std::string_view sql,
+                                       const std::vector<std::string>& first_dictionary);
   // Runs a query expected to return one row with one integer cell.
   StatusOr<int64_t> QueryInt(std::string_view sql);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 #include <thread>
 
 #include "testing/temp_dir.h"
@@ -87,7 +88,8 @@ TEST(Appender, AppendsChunksWithNullsAcrossResets) {
   EXPECT_EQ(*con->QueryInt("SELECT count(*) FROM t"), kRows);
   EXPECT_EQ(*con->QueryInt("SELECT count(*) FROM t WHERE s IS NULL"), 1024);
   EXPECT_EQ(*con->QueryInt("SELECT sum(i) FROM t"), int64_t{kRows} * (kRows - 1) / 2);
-  EXPECT_EQ(*con->QueryInt("SELECT count(*) FROM t WHERE s = 'a long string value number 4999'"), 1);
+  EXPECT_EQ(*con->QueryInt("SELECT count(*) FROM t WHERE s = 'a long string value number 4999'"),
+            1);
 }
 
 TEST(Appender, MissingTableIsNotFound) {
@@ -120,8 +122,7 @@ class CountingSource : public RowSource {
  private:
   int64_t rows_;
   int64_t next_ = 0;
-  std::vector<std::pair<std::string, Type>> schema_ = {{"i", Type::kBigint},
-                                                       {"s", Type::kVarchar}};
+  std::vector<std::pair<std::string, Type>> schema_ = {{"i", Type::kBigint}, {"s", Type::kVarchar}};
 };
 
 TEST(RowSource, StreamsRowsIntoAQuery) {
@@ -201,6 +202,46 @@ TEST(Connection, QueryColumnsReadsColumnsWithNullsAndDictionaries) {
   auto bad = con->QueryColumns("SELECT [1, 2] AS l");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("l"), std::string::npos);
+}
+
+// A seeded first column codes the seed's values by their index in the seed (so codes from two
+// queries over the same entities can be compared directly); values not in it come after.
+TEST(Connection, QueryColumnsWithASeedCodesTheFirstColumnByTheSeed) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  auto con = db->Connect();
+  ASSERT_TRUE(con.ok());
+  // Enough seed values that the index must start larger than its default size.
+  std::vector<std::string> seed;
+  for (int i = 0; i < 1000; ++i) seed.push_back("e" + std::to_string(i));
+  auto t = con->QueryColumns(
+      "SELECT CASE WHEN i = 3 THEN NULL WHEN i % 2 = 0 THEN 'e' || (999 - i) ELSE 'new' || i END "
+      "AS e, i FROM range(3000) t(i) ORDER BY i",
+      seed);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  const auto& e = t->columns[0];
+  ASSERT_EQ(t->rows, 3000u);
+  EXPECT_EQ(e.codes[0], 999);  // 'e999'
+  EXPECT_EQ(e.codes[2], 997);
+  EXPECT_EQ(e.codes[3], -1);
+  // i = 1000: 'e-1', not in the seed, gets a code after the seed's.
+  EXPECT_GE(e.codes[1000], 1000);
+  EXPECT_EQ(e.dictionary[e.codes[1000]], "e-1");
+  EXPECT_GE(e.codes[1], 1000);
+  EXPECT_EQ(e.dictionary[e.codes[1]], "new1");
+  for (size_t r = 0; r < t->rows; ++r) {
+    if (e.codes[r] >= 0 && e.codes[r] < 1000) {
+      EXPECT_EQ(e.dictionary[e.codes[r]], seed[e.codes[r]]) << "row " << r;
+    }
+  }
+  // Every dictionary entry is distinct: a seeded value read again gets its seed code.
+  std::set<std::string> distinct(e.dictionary.begin(), e.dictionary.end());
+  EXPECT_EQ(distinct.size(), e.dictionary.size());
+  // A seed for a column that is not text is refused, naming the column.
+  auto bad = con->QueryColumns("SELECT 1 AS num", seed);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("num"), std::string::npos);
 }
 
 }  // namespace
