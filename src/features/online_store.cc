@@ -14,11 +14,13 @@
 #include <ctime>
 #include <functional>
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/memory.h"
 #include "core/parallel.h"
 #include "datamart/datamart.h"
 #include "features/feature_query.h"
@@ -110,17 +112,6 @@ StatusOr<std::string> LatestSpineSql(const config::Project& project, const datam
          " = l._lm.d AND s." + key + " IS NOT DISTINCT FROM l._lm.k";
 }
 
-// True when the source's declared keys (unique in silver: ingest quarantines duplicates) are
-// all among the view's entity and event-time columns, so no two rows share both.
-bool UniqueByEntityAndTime(const config::Project& project, const config::FeatureView& v) {
-  const config::Source* src = project.FindSource(v.source);
-  if (src == nullptr || src->keys.empty()) return false;
-  for (const std::string& k : src->keys) {
-    if (k != v.entity && k != v.event_time) return false;
-  }
-  return true;
-}
-
 // A view's source rows with its join keys _e (entity) and _t (event time), as FeatureSql reads
 // them (undated rows, partition 1900-01-01, never feed a feature), plus decision_date = as_of.
 StatusOr<std::string> OnlineSourceSql(const config::Project& project,
@@ -148,13 +139,32 @@ StatusOr<std::string> OnlineSourceSql(const config::Project& project,
 // time (narrow max, then a hash join; ties resolved arbitrarily, as the ASOF join does), an
 // aggregate view filters the window once and groups by entity. On 1M customers that is several
 // times faster than the general per-event plan.
-StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
+//
+// `full` is that query whole. Materialize runs it in parts instead (OnlineQuery::Part) and joins
+// the parts by entity itself, because every part has at most one row per entity: DuckDB's
+// hash joins of a million wide rows were a third of the whole query's time.
+struct OnlineQuery {
+  std::string with;  // the WITH clause every part is evaluated under
+  std::string full;  // with + the joined select: FeatureSql's columns
+  // The spine's entities (_e) and the spine views' features, one row per spine entity.
+  std::string spine;
+  struct Part {
+    size_t view = 0;        // index into the feature set's views
+    std::string rows;       // _e, _asof, the features: at most one row per (non-null) entity
+    std::string unmatched;  // one row: the features of an entity that has no row above
+  };
+  std::vector<Part> parts;  // the latest and aggregate views, in view order
+};
+
+StatusOr<OnlineQuery> OnlineFeatureSql(const config::Project& project,
                                        const datamart::Datamart& mart, Date as_of_date) {
   RETURN_IF_ERROR(CheckFeatureSet(project));
   const config::FeatureSet& set = project.features;
   const std::string as_of = "DATE '" + as_of_date.ToString() + "'";
   const std::string entity = QuoteIdent(set.spine.entity);
   ASSIGN_OR_RETURN(std::string spine, LatestSpineSql(project, mart, as_of_date));
+  OnlineQuery query;
+  query.spine = "SELECT " + entity + " AS _e";
   std::string with = "WITH sp AS (" + spine + ")";
   std::string select =
       "SELECT sp." + QuoteIdent(set.spine.key) + ", sp." + entity + ", sp." + kDecisionDate;
@@ -169,8 +179,14 @@ StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
       with += ", " + name + " AS (SELECT " + entity + " AS _e" + cols + " FROM sp)";
       for (const auto& f : v.features) select += ", " + name + "." + QuoteIdent(f.name);
       from += " LEFT JOIN " + name + " ON " + name + "._e = sp." + entity;
+      query.spine += cols;
       continue;
     }
+    std::string names;
+    for (const auto& f : v.features) names += ", " + QuoteIdent(f.name);
+    OnlineQuery::Part part;
+    part.view = i;
+    part.rows = "SELECT _e, " + asof_col + names + " FROM " + name + " WHERE _e IS NOT NULL";
     ASSIGN_OR_RETURN(std::string source, OnlineSourceSql(project, mart, v, as_of));
     if (v.kind == config::ViewKind::kLatest) {
       std::string keep = "TRUE";
@@ -200,6 +216,7 @@ StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
                   name + "." + col + " END AS " + col;
       }
       from += " CROSS JOIN " + name + "_null";
+      part.unmatched = "SELECT " + names.substr(2) + " FROM " + name + "_null";
     } else {
       std::string where = v.strict ? "_t < " + as_of : "TRUE";
       if (v.window_days > 0) {
@@ -215,11 +232,16 @@ StatusOr<std::string> OnlineFeatureSql(const config::Project& project,
                   name + "." + col + " END AS " + col;
       }
       from += " CROSS JOIN " + name + "_empty";
+      part.unmatched = "SELECT " + names.substr(2) + " FROM " + name + "_empty";
     }
     audit += ", " + name + "." + asof_col;
     from += " LEFT JOIN " + name + " ON " + name + "._e = sp." + entity;
+    query.parts.push_back(std::move(part));
   }
-  return with + " " + select + audit + from;
+  query.spine += " FROM sp";
+  query.with = with;
+  query.full = with + " " + select + audit + from;
+  return query;
 }
 
 // The feature query's rows, and the order they are published in.
@@ -260,63 +282,75 @@ std::vector<uint32_t> SortedCodes(const std::vector<std::string>& entities, bool
   return codes;
 }
 
+// Renumbers a text column's codes by first appearance along `order` (dropping unused
+// dictionary entries).
+void RecodeInOrder(db::ColumnarTable::Column& col, const std::vector<uint32_t>& order) {
+  std::vector<int32_t> recode(col.dictionary.size(), -1);
+  std::vector<std::string> dictionary;
+  for (const uint32_t r : order) {
+    const int32_t c = col.codes[r];
+    if (c >= 0 && recode[c] < 0) {
+      recode[c] = static_cast<int32_t>(dictionary.size());
+      dictionary.push_back(std::move(col.dictionary[c]));
+    }
+  }
+  for (int32_t& c : col.codes) {
+    if (c >= 0) c = recode[c];
+  }
+  col.dictionary = std::move(dictionary);
+}
+
 // The snapshot's rows, checked and ordered by entity: the entity as text and every feature as
-// DOUBLE (numbers, booleans) or VARCHAR (the rest), read straight from the feature query.
-// The point-in-time audit travels as one more column naming the first view whose as-of date
-// is after the decision date; it is checked and dropped here. `types` gets the entity's and
-// every feature's DuckDB type (DESCRIBE). FailedPrecondition for an audit violation or an
-// entity with two rows (same spine key and date); nothing is written then. The order is an
-// index sort of the entity dictionary rather than an ORDER BY: DuckDB would copy every wide
-// row through its sort.
+// DOUBLE (numbers, booleans) or VARCHAR (the rest). The spine and each latest or aggregate view
+// are read as separate queries (OnlineQuery) and placed on the spine's rows by the entity's
+// dictionary code (the view's entity column is seeded with the spine's dictionary); a spine
+// entity without a row in a view gets the view's unmatched row. The point-in-time audit checks
+// every view row's as-of date against as_of here. `types` gets the entity's and every
+// feature's DuckDB type (DESCRIBE of the whole query). FailedPrecondition for an audit
+// violation, an entity with two spine rows (same spine key and date) or two rows in one view;
+// nothing is written then. The order is an index sort of the entity dictionary rather than an
+// ORDER BY: DuckDB would copy every wide row through its sort.
 StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connection& con,
-                                     const std::string& sql, db::Table& types) {
+                                     const OnlineQuery& query, Date as_of, db::Table& types) {
   const config::FeatureSet& set = project.features;
   const FeatureSchema schema = SchemaOf(set);
   const std::string entity = QuoteIdent(schema.entity);
   std::string cols = entity;
   for (const auto& f : schema.features) cols += ", " + QuoteIdent(f);
-  ASSIGN_OR_RETURN(types, con.Query("DESCRIBE SELECT " + cols + " FROM (" + sql + ")"));
-  std::string select = "CAST(q." + entity + " AS VARCHAR)";
+  ASSIGN_OR_RETURN(types, con.Query("DESCRIBE SELECT " + cols + " FROM (" + query.full + ")"));
+  // Every feature is read as DOUBLE or as text (the snapshot's two kinds of cell).
+  std::unordered_map<std::string, bool> numeric;
   for (size_t i = 1; i < types.rows.size(); ++i) {
-    const std::string name = QuoteIdent(std::get<std::string>(types.rows[i][0]));
-    const bool numeric = IsNumericType(std::get<std::string>(types.rows[i][1]));
-    select += ", CAST(q." + name + " AS " + (numeric ? "DOUBLE" : "VARCHAR") + ") AS " + name;
+    numeric[std::get<std::string>(types.rows[i][0])] =
+        IsNumericType(std::get<std::string>(types.rows[i][1]));
   }
-  std::string audit;
+  auto casts = [&](const std::vector<config::Feature>& features) {
+    std::string out;
+    for (const auto& f : features) {
+      const std::string name = QuoteIdent(f.name);
+      out +=
+          ", CAST(q." + name + " AS " + (numeric[f.name] ? "DOUBLE" : "VARCHAR") + ") AS " + name;
+    }
+    return out;
+  };
+  std::vector<config::Feature> spine_features;
   for (const auto& v : set.views) {
-    if (v.kind == config::ViewKind::kSpine) continue;
-    audit += " WHEN q." + QuoteIdent("_asof_" + v.name) +
-             (v.kind == config::ViewKind::kAggregate && v.strict ? " >= " : " > ") + "q." +
-             kDecisionDate + " THEN " + QuoteLiteral(v.name);
-  }
-  select += audit.empty() ? ", NULL::VARCHAR" : ", CASE" + audit + " END";
-  OnlineRows out;
-  ASSIGN_OR_RETURN(out.table, con.QueryColumns("SELECT " + select + " FROM (" + sql + ") q"));
-  db::ColumnarTable& t = out.table;
-  const db::ColumnarTable::Column& violations = t.columns.back();
-  std::string violated;  // the smallest view name, so the message does not depend on row order
-  for (size_t r = 0; r < t.rows; ++r) {
-    if (violations.codes[r] >= 0) {
-      const std::string& name = violations.dictionary[violations.codes[r]];
-      if (violated.empty() || name < violated) violated = name;
+    if (v.kind == config::ViewKind::kSpine) {
+      spine_features.insert(spine_features.end(), v.features.begin(), v.features.end());
     }
   }
-  if (!violated.empty()) {
-    return FailedPreconditionError("point-in-time audit: feature view \"" + violated +
-                                   "\" used source rows dated after as_of; nothing was "
-                                   "published");
-  }
-  t.columns.pop_back();
-  t.columns[0].name = schema.entity;
+  ASSIGN_OR_RETURN(db::ColumnarTable spine,
+                   con.QueryColumns(query.with + " SELECT CAST(q._e AS VARCHAR) AS _e" +
+                                    casts(spine_features) + " FROM (" + query.spine + ") q"));
+  const size_t n = spine.rows;
   // Equal entities share a dictionary code, so one row per entity means as many codes as rows
   // and no null.
-  const db::ColumnarTable::Column& ent = t.columns[0];
-  const std::vector<int32_t>& codes = ent.codes;
+  const db::ColumnarTable::Column& ent = spine.columns[0];
   std::vector<uint32_t> row_of(ent.dictionary.size(), UINT32_MAX);
   std::vector<bool> repeated(ent.dictionary.size(), false);
   bool null_entity = false, any_repeated = false;
-  for (size_t r = 0; r < t.rows; ++r) {
-    const int32_t c = codes[r];
+  for (size_t r = 0; r < n; ++r) {
+    const int32_t c = ent.codes[r];
     if (c < 0) {
       null_entity = true;
     } else if (row_of[c] != UINT32_MAX) {
@@ -325,6 +359,7 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
       row_of[c] = static_cast<uint32_t>(r);
     }
   }
+  OnlineRows out;
   out.order = SortedCodes(ent.dictionary, IsNumericType(std::get<std::string>(types.rows[0][1])));
   if (null_entity || any_repeated) {
     // A null first, else the first repeated entity in entity order.
@@ -339,6 +374,100 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
                                    ") on its latest date; nothing was published");
   }
   for (uint32_t& r : out.order) r = row_of[r];  // codes to rows
+
+  // Each view's rows, placed on their entity's spine row by the entity's dictionary code.
+  std::map<std::string, db::ColumnarTable::Column> by_feature;
+  std::string violated;  // the smallest view name, so the message does not depend on row order
+  std::vector<uint32_t> target;
+  for (const OnlineQuery::Part& part : query.parts) {
+    const config::FeatureView& v = set.views[part.view];
+    ASSIGN_OR_RETURN(db::ColumnarTable rows,
+                     con.QueryColumns(query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q." +
+                                          QuoteIdent("_asof_" + v.name) + casts(v.features) +
+                                          " FROM (" + part.rows + ") q",
+                                      ent.dictionary));
+    ASSIGN_OR_RETURN(db::ColumnarTable unmatched,
+                     con.QueryColumns(query.with + " SELECT " + casts(v.features).substr(2) +
+                                      " FROM (" + part.unmatched + ") q"));
+    if (unmatched.rows != 1) {
+      return InternalError("feature view \"" + v.name + "\": the unmatched row query gave " +
+                           std::to_string(unmatched.rows) + " rows");
+    }
+    // A row dated after as_of would be a leak (the query's own filter keeps them out: this
+    // checks it). Strict aggregate windows end the day before.
+    const bool strict = v.kind == config::ViewKind::kAggregate && v.strict;
+    const double limit = static_cast<double>(as_of.days());
+    const std::vector<double>& asof = rows.columns[1].numbers;
+    target.assign(rows.rows, UINT32_MAX);
+    std::vector<bool> seen(n, false);
+    for (size_t r = 0; r < rows.rows; ++r) {
+      const int32_t c = rows.columns[0].codes[r];
+      if (c < 0 || static_cast<size_t>(c) >= row_of.size()) continue;  // not a spine entity
+      const uint32_t at = row_of[c];
+      if (seen[at]) {
+        return FailedPreconditionError("feature view \"" + v.name + "\": " + set.spine.entity +
+                                       " " + ent.dictionary[c] +
+                                       " has more than one row; nothing was published");
+      }
+      seen[at] = true;
+      target[r] = at;
+      if (asof[r] > limit || (strict && asof[r] == limit)) {
+        if (violated.empty() || v.name < violated) violated = v.name;
+      }
+    }
+    for (size_t k = 0; k < v.features.size(); ++k) {
+      db::ColumnarTable::Column& from = rows.columns[k + 2];
+      const db::ColumnarTable::Column& fill = unmatched.columns[k];
+      db::ColumnarTable::Column col;
+      col.name = from.name;
+      col.type = from.type;
+      if (from.is_text()) {
+        int32_t fill_code = -1;
+        if (fill.codes[0] >= 0) {  // the fill's code in this column's dictionary
+          const std::string& text = fill.dictionary[fill.codes[0]];
+          const auto at = std::find(from.dictionary.begin(), from.dictionary.end(), text);
+          fill_code = static_cast<int32_t>(at - from.dictionary.begin());
+          if (at == from.dictionary.end()) from.dictionary.push_back(text);
+        }
+        ReserveHuge(col.codes, n);
+        col.codes.assign(n, fill_code);
+        for (size_t r = 0; r < rows.rows; ++r) {
+          if (target[r] != UINT32_MAX) col.codes[target[r]] = from.codes[r];
+        }
+        col.dictionary = std::move(from.dictionary);
+      } else {
+        ReserveHuge(col.numbers, n);
+        col.numbers.assign(n, fill.numbers[0]);
+        for (size_t r = 0; r < rows.rows; ++r) {
+          if (target[r] != UINT32_MAX) col.numbers[target[r]] = from.numbers[r];
+        }
+      }
+      by_feature[col.name] = std::move(col);
+    }
+  }
+  if (!violated.empty()) {
+    return FailedPreconditionError("point-in-time audit: feature view \"" + violated +
+                                   "\" used source rows dated after as_of; nothing was "
+                                   "published");
+  }
+  // The table: the entity, then every feature in schema order.
+  db::ColumnarTable& t = out.table;
+  t.rows = n;
+  for (size_t c = 1; c < spine.columns.size(); ++c) {
+    by_feature[spine.columns[c].name] = std::move(spine.columns[c]);
+  }
+  t.columns.push_back(std::move(spine.columns[0]));
+  t.columns[0].name = schema.entity;
+  for (const std::string& f : schema.features) {
+    auto it = by_feature.find(f);
+    if (it == by_feature.end()) return InternalError("online store: no column for feature " + f);
+    t.columns.push_back(std::move(it->second));
+  }
+  // The writers store a text column's dictionary as it is: code it by first use in file order,
+  // so the same cells give the same bytes whatever order DuckDB's threads returned rows in.
+  for (db::ColumnarTable::Column& col : t.columns) {
+    if (col.is_text()) RecodeInOrder(col, out.order);
+  }
   return out;
 }
 
@@ -466,9 +595,9 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
     }
     s.as_of = *latest;
   }
-  ASSIGN_OR_RETURN(std::string sql, OnlineFeatureSql(project, mart, s.as_of));
+  ASSIGN_OR_RETURN(const OnlineQuery query, OnlineFeatureSql(project, mart, s.as_of));
   db::Table types;
-  ASSIGN_OR_RETURN(const OnlineRows rows, QueryOnlineRows(project, con, sql, types));
+  ASSIGN_OR_RETURN(const OnlineRows rows, QueryOnlineRows(project, con, query, s.as_of, types));
   s.rows = static_cast<int64_t>(rows.table.rows);
   if (s.rows == 0) {
     return FailedPreconditionError("feature spine " + project.features.spine.source +

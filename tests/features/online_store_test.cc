@@ -332,6 +332,43 @@ TEST_F(OnlineStoreTest, MatchesTheTrainingPathWhenKeysDoNotMakeTheLatestRowUniqu
   ExpectSnapshotMatchesTheTrainingPath();
 }
 
+// A customer without a row in a view gets the view's expressions over an empty row, text
+// included ('none' below), whether or not another customer has that value too.
+TEST_F(OnlineStoreTest, CustomersWithoutRowsGetTheExpressionsOverAnEmptyRow) {
+  std::string yaml = kConfig;
+  const std::string at = "        - {name: income_or_zero, expr: \"coalesce(income, 0)\"}\n";
+  ASSERT_NE(yaml.find(at), std::string::npos);
+  yaml.replace(yaml.find(at), at.size(),
+               at + "        - {name: segment_or_none, expr: \"coalesce(segment, 'none')\"}\n");
+  auto p = config::ParseProject(yaml, dir_.path() / "riskpipe.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  project_ = *p;
+  std::vector<std::string> profile = Profile();
+  profile.push_back("(2, DATE '2021-04-01', 3, 'none')");  // before user 2's latest report
+  WriteSilver(Loans(), profile);
+  Run({.as_of = kAsOf});
+  const OnlineSnapshot snap = Load();
+  EXPECT_EQ(Cell(snap, "4", "segment_or_none"), "'none'");  // no profile row at all
+  EXPECT_EQ(Cell(snap, "4", "income_or_zero"), "0.000000");
+  EXPECT_EQ(Cell(snap, "4", "segment"), "NULL");
+  EXPECT_EQ(Cell(snap, "2", "segment_or_none"), "''");
+  ExpectSnapshotMatchesTheTrainingPath();
+}
+
+// Silver written by hand can break the keys a view relies on: two rows of one customer at its
+// latest time would make two snapshot rows, so materialize refuses and names the view.
+TEST_F(OnlineStoreTest, AViewWithTwoLatestRowsForACustomerIsRefused) {
+  std::vector<std::string> profile = Profile();
+  profile.push_back("(1, DATE '2021-02-01', 5, 'twin')");  // the same (id, report_date) as one
+  WriteSilver(Loans(), profile);
+  auto s = Materialize(project_, *con_, {.as_of = kAsOf});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("\"profile\""), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("id 1 "), std::string::npos) << s.status().message();
+  EXPECT_FALSE(fs::exists(online() / kCurrentFile));
+}
+
 void OnlineStoreTest::ExpectSnapshotMatchesTheTrainingPath() {
   const OnlineSnapshot snap = Load();
   const Datamart m = mart();
