@@ -140,12 +140,11 @@ StatusOr<std::string> OnlineSourceSql(const config::Project& project,
 // aggregate view filters the window once and groups by entity. On 1M customers that is several
 // times faster than the general per-event plan.
 //
-// `full` is that query whole. Materialize runs it in parts instead (OnlineQuery::Part) and joins
-// the parts by entity itself, because every part has at most one row per entity: DuckDB's
-// hash joins of a million wide rows were a third of the whole query's time.
+// The query comes in parts (the spine, then one per latest or aggregate view) that Materialize
+// joins by entity itself, because every part has at most one row per entity: DuckDB's hash
+// joins of a million wide rows were a third of the whole joined query's time.
 struct OnlineQuery {
   std::string with;  // the WITH clause every part is evaluated under
-  std::string full;  // with + the joined select: FeatureSql's columns
   // The spine's entities (_e) and the spine views' features, one row per spine entity.
   std::string spine;
   struct Part {
@@ -166,9 +165,6 @@ StatusOr<OnlineQuery> OnlineFeatureSql(const config::Project& project,
   OnlineQuery query;
   query.spine = "SELECT " + entity + " AS _e";
   std::string with = "WITH sp AS (" + spine + ")";
-  std::string select =
-      "SELECT sp." + QuoteIdent(set.spine.key) + ", sp." + entity + ", sp." + kDecisionDate;
-  std::string audit, from = " FROM sp";
   for (size_t i = 0; i < set.views.size(); ++i) {
     const config::FeatureView& v = set.views[i];
     const std::string name = "v" + std::to_string(i);
@@ -176,9 +172,6 @@ StatusOr<OnlineQuery> OnlineFeatureSql(const config::Project& project,
     std::string cols;
     for (const auto& f : v.features) cols += ", (" + f.expr + ") AS " + QuoteIdent(f.name);
     if (v.kind == config::ViewKind::kSpine) {
-      with += ", " + name + " AS (SELECT " + entity + " AS _e" + cols + " FROM sp)";
-      for (const auto& f : v.features) select += ", " + name + "." + QuoteIdent(f.name);
-      from += " LEFT JOIN " + name + " ON " + name + "._e = sp." + entity;
       query.spine += cols;
       continue;
     }
@@ -210,12 +203,6 @@ StatusOr<OnlineQuery> OnlineFeatureSql(const config::Project& project,
       with += ", " + name + "_null AS (SELECT NULL::DATE AS _none" + kept + " FROM (SELECT s.* " +
               "EXCLUDE (" + kDecisionDate + "), " + as_of + " AS " + kDecisionDate +
               " FROM (SELECT 1 AS _one) o LEFT JOIN " + name + "_src s ON FALSE))";
-      for (const auto& f : v.features) {
-        const std::string col = QuoteIdent(f.name);
-        select += ", CASE WHEN " + name + "._e IS NULL THEN " + name + "_null." + col + " ELSE " +
-                  name + "." + col + " END AS " + col;
-      }
-      from += " CROSS JOIN " + name + "_null";
       part.unmatched = "SELECT " + names.substr(2) + " FROM " + name + "_null";
     } else {
       std::string where = v.strict ? "_t < " + as_of : "TRUE";
@@ -226,21 +213,12 @@ StatusOr<OnlineQuery> OnlineFeatureSql(const config::Project& project,
               ") WHERE " + where + " GROUP BY _e), " + name +
               "_empty AS (SELECT NULL::DATE AS _none" + cols + " FROM (" + source +
               ") WHERE FALSE)";
-      for (const auto& f : v.features) {
-        const std::string col = QuoteIdent(f.name);
-        select += ", CASE WHEN " + name + "._e IS NULL THEN " + name + "_empty." + col + " ELSE " +
-                  name + "." + col + " END AS " + col;
-      }
-      from += " CROSS JOIN " + name + "_empty";
       part.unmatched = "SELECT " + names.substr(2) + " FROM " + name + "_empty";
     }
-    audit += ", " + name + "." + asof_col;
-    from += " LEFT JOIN " + name + " ON " + name + "._e = sp." + entity;
     query.parts.push_back(std::move(part));
   }
   query.spine += " FROM sp";
   query.with = with;
-  query.full = with + " " + select + audit + from;
   return query;
 }
 
@@ -306,7 +284,7 @@ void RecodeInOrder(db::ColumnarTable::Column& col, const std::vector<uint32_t>& 
 // dictionary code (the view's entity column is seeded with the spine's dictionary); a spine
 // entity without a row in a view gets the view's unmatched row. The point-in-time audit checks
 // every view row's as-of date against as_of here. `types` gets the entity's and every
-// feature's DuckDB type (DESCRIBE of the whole query). FailedPrecondition for an audit
+// feature's DuckDB type (DESCRIBE of each part). FailedPrecondition for an audit
 // violation, an entity with two spine rows (same spine key and date) or two rows in one view;
 // nothing is written then. The order is an index sort of the entity dictionary rather than an
 // ORDER BY: DuckDB would copy every wide row through its sort.
@@ -314,15 +292,28 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
                                      const OnlineQuery& query, Date as_of, db::Table& types) {
   const config::FeatureSet& set = project.features;
   const FeatureSchema schema = SchemaOf(set);
-  const std::string entity = QuoteIdent(schema.entity);
-  std::string cols = entity;
-  for (const auto& f : schema.features) cols += ", " + QuoteIdent(f);
-  ASSIGN_OR_RETURN(types, con.Query("DESCRIBE SELECT " + cols + " FROM (" + query.full + ")"));
+  // `types`: the spine's DESCRIBE row of the entity (_e), then every feature's from the part
+  // that computes it, in schema order.
+  ASSIGN_OR_RETURN(types, con.Query("DESCRIBE " + query.with + " " + query.spine));
+  std::unordered_map<std::string, std::vector<db::Value>> described;
+  for (size_t i = 1; i < types.rows.size(); ++i) {
+    described[std::get<std::string>(types.rows[i][0])] = std::move(types.rows[i]);
+  }
+  for (const OnlineQuery::Part& part : query.parts) {
+    ASSIGN_OR_RETURN(db::Table t, con.Query("DESCRIBE " + query.with + " " + part.rows));
+    for (size_t i = 2; i < t.rows.size(); ++i) {  // after _e and _asof
+      described[std::get<std::string>(t.rows[i][0])] = std::move(t.rows[i]);
+    }
+  }
+  types.rows.resize(1);
+  types.rows[0][0] = schema.entity;
   // Every feature is read as DOUBLE or as text (the snapshot's two kinds of cell).
   std::unordered_map<std::string, bool> numeric;
-  for (size_t i = 1; i < types.rows.size(); ++i) {
-    numeric[std::get<std::string>(types.rows[i][0])] =
-        IsNumericType(std::get<std::string>(types.rows[i][1]));
+  for (const std::string& f : schema.features) {
+    auto it = described.find(f);
+    if (it == described.end()) return InternalError("online store: no query gives feature " + f);
+    types.rows.push_back(it->second);
+    numeric[f] = IsNumericType(std::get<std::string>(it->second[1]));
   }
   auto casts = [&](const std::vector<config::Feature>& features) {
     std::string out;
