@@ -168,9 +168,10 @@ int RunFeatures(const GlobalFlags& global, const FeaturesFlags& flags, const std
       r.rows_out = s->rows;
       if (!quiet) {
         std::printf("gold/feature_store  %3zu months %10lld events x %zu features (%.2f s: "
-                    "compute %.2f, write %.2f); point-in-time audit: OK\n",
+                    "compute %.2f%s, write %.2f); point-in-time audit: OK\n",
                     s->months.size(), static_cast<long long>(s->rows), s->features, s->seconds,
-                    s->query_seconds, s->write_seconds);
+                    s->query_seconds, s->frames_in_cpp ? " with frames in C++" : "",
+                    s->write_seconds);
       }
       return OkStatus();
     });

@@ -329,6 +329,19 @@ void AppendNumbers(duckdb_vector vec, idx_t n, std::vector<double>& out) {
   }
 }
 
+// True when a valid (non-null) cell of a FLOAT/DOUBLE vector holds NaN.
+template <typename T>
+bool HasValidNan(duckdb_vector vec, idx_t n) {
+  const T* data = static_cast<const T*>(duckdb_vector_get_data(vec));
+  uint64_t* validity = duckdb_vector_get_validity(vec);
+  for (idx_t r = 0; r < n; ++r) {
+    if (data[r] != data[r] && (validity == nullptr || duckdb_validity_row_is_valid(validity, r))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // The codes of one text column's dictionary: an open-addressing table of codes into
 // `values` (no node per entry, no key copy), so a column of a million distinct ids costs one
 // string per id and a probe, not a hash-map node allocation.
@@ -486,9 +499,11 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql,
           break;
         case DUCKDB_TYPE_FLOAT:
           AppendNumbers<float>(vec, n, col.numbers);
+          col.has_nan = col.has_nan || HasValidNan<float>(vec, n);
           break;
         case DUCKDB_TYPE_DOUBLE:
           AppendNumbers<double>(vec, n, col.numbers);
+          col.has_nan = col.has_nan || HasValidNan<double>(vec, n);
           break;
         case DUCKDB_TYPE_DATE:
           AppendNumbers<int32_t>(vec, n, col.numbers);

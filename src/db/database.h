@@ -60,6 +60,8 @@ struct ColumnarTable {
     std::vector<double> numbers;          // non-text columns: one value per row
     std::vector<int32_t> codes;           // text columns: index into `dictionary`, -1 = null
     std::vector<std::string> dictionary;  // text columns: distinct values, first-seen order
+    // A number column held a NaN that was not a null (both read as NaN in `numbers`).
+    bool has_nan = false;
   };
   std::vector<Column> columns;
   size_t rows = 0;

@@ -384,26 +384,53 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
   return with + " " + select + audit + from;
 }
 
-StatusOr<std::string> SpineFeatureSql(const config::Project& project,
-                                      const datamart::Datamart& mart, const Date* from,
-                                      const Date* to) {
+StatusOr<std::optional<SpineWindowPlan>> SpineWindowPlanOf(const config::Project& project,
+                                                           const datamart::Datamart& mart,
+                                                           const Date* from, const Date* to) {
   RETURN_IF_ERROR(CheckFeatureSet(project));
   const config::FeatureSet& set = project.features;
   const config::Spine& spine = set.spine;
-  // The columns the window aggregates read ("loan_amount" of avg(loan_amount)).
-  std::set<std::string> inputs = {Lower(spine.key), Lower(spine.entity)};
+  for (const FeatureView& v : set.views) {
+    if (v.kind != ViewKind::kSpine && !WindowEligible(v, spine)) {
+      return std::optional<SpineWindowPlan>();
+    }
+  }
+  SpineWindowPlan plan;
+  // The columns the window aggregates read ("loan_amount" of avg(loan_amount)), by lower-case
+  // name -> column index in the inner select.
+  std::map<std::string, int> inputs = {{Lower(spine.key), 0}};
   std::string input_list = QuoteIdent(spine.key);
-  if (Lower(spine.entity) != Lower(spine.key)) input_list += ", " + QuoteIdent(spine.entity);
+  int columns = 1;
+  plan.columns.push_back({0, -1, -1});  // the key
+  if (Lower(spine.entity) != Lower(spine.key)) {
+    input_list += ", " + QuoteIdent(spine.entity);
+    inputs.emplace(Lower(spine.entity), columns);
+    plan.columns.push_back({columns++, -1, -1});
+  } else {
+    plan.columns.push_back({0, -1, -1});
+  }
   for (const FeatureView& v : set.views) {
     if (v.kind == ViewKind::kSpine) continue;
-    if (!WindowEligible(v, spine)) {
-      ASSIGN_OR_RETURN(std::string rows, SpineSql(project, mart, from, to));
-      return FeatureSql(project, mart, rows, /*own_spine_rows=*/true, to);
-    }
+    SpineWindowPlan::Window w;
+    w.window_days = v.window_days;
+    w.strict = v.strict;
     for (const auto& f : v.features) {
       const std::string arg = AggregateArgument(f.expr);
-      if (arg != "*" && inputs.insert(Lower(arg)).second) input_list += ", " + QuoteIdent(arg);
+      SpineWindowPlan::Aggregate a;
+      a.function = Lower(f.expr.substr(0, f.expr.find('(')));
+      a.function.erase(0, a.function.find_first_not_of(" \t"));
+      a.function.erase(a.function.find_last_not_of(" \t") + 1);
+      if (arg != "*") {
+        auto [it, inserted] = inputs.emplace(Lower(arg), columns);
+        if (inserted) {
+          input_list += ", " + QuoteIdent(arg);
+          ++columns;
+        }
+        a.argument = it->second;
+      }
+      w.features.push_back(a);
     }
+    plan.windows.push_back(std::move(w));
   }
   auto read = mart.ReadSql(datamart::Layer::kSilver, spine.source);
   if (!read.ok()) {
@@ -419,10 +446,13 @@ StatusOr<std::string> SpineFeatureSql(const config::Project& project,
   const std::string date = QuoteIdent(spine.date);
   const std::string is_spine = spine.where.empty() ? "TRUE" : "(" + spine.where + ")";
   std::string inner = "SELECT " + input_list + ", " + kDecisionDate;
+  plan.decision_date = columns++;
+  plan.columns.push_back({plan.decision_date, -1, -1});
   std::string outer =
       "SELECT " + QuoteIdent(spine.key) + ", " + QuoteIdent(spine.entity) + ", " + kDecisionDate;
   std::string windows, audit;
   size_t spine_cols = 0;
+  int window = 0;
   for (size_t i = 0; i < set.views.size(); ++i) {
     const FeatureView& v = set.views[i];
     if (v.kind == ViewKind::kSpine) {
@@ -431,14 +461,17 @@ StatusOr<std::string> SpineFeatureSql(const config::Project& project,
         const std::string col = "_f" + std::to_string(spine_cols++);
         inner += spine.where.empty() ? ", (" + f.expr + ") AS " + col
                                      : ", CASE WHEN _spine THEN (" + f.expr + ") END AS " + col;
+        plan.columns.push_back({columns++, -1, -1});
         outer += ", " + col + " AS " + QuoteIdent(f.name);
       }
       continue;
     }
     const std::string w = "w" + std::to_string(i);
-    for (const auto& f : v.features) {
-      outer += ", " + f.expr + " OVER " + w + " AS " + QuoteIdent(f.name);
+    for (size_t k = 0; k < v.features.size(); ++k) {
+      outer += ", " + v.features[k].expr + " OVER " + w + " AS " + QuoteIdent(v.features[k].name);
+      plan.columns.push_back({-1, window, static_cast<int>(k)});
     }
+    ++window;
     audit +=
         ", max(" + std::string(kDecisionDate) + ") OVER " + w + " AS " + QuoteIdent(AsofColumn(v));
     windows += (windows.empty() ? " WINDOW " : ", ") + w + " AS (PARTITION BY " +
@@ -453,7 +486,20 @@ StatusOr<std::string> SpineFeatureSql(const config::Project& project,
     keep += " AND " + std::string(kDecisionDate) + " >= DATE '" + from->ToString() + "'";
   }
   inner += ", " + keep + " AS _keep FROM (" + rows + ")";
-  return outer + audit + " FROM (" + inner + ")" + windows + " QUALIFY _keep";
+  plan.keep = columns++;
+  for (int w = 0; w < window; ++w) plan.columns.push_back({-1, w, -1});
+  plan.rows_sql = inner;
+  plan.sql = outer + audit + " FROM (" + inner + ")" + windows + " QUALIFY _keep";
+  return std::optional<SpineWindowPlan>(std::move(plan));
+}
+
+StatusOr<std::string> SpineFeatureSql(const config::Project& project,
+                                      const datamart::Datamart& mart, const Date* from,
+                                      const Date* to) {
+  ASSIGN_OR_RETURN(std::optional<SpineWindowPlan> plan, SpineWindowPlanOf(project, mart, from, to));
+  if (plan) return std::move(plan->sql);
+  ASSIGN_OR_RETURN(std::string rows, SpineSql(project, mart, from, to));
+  return FeatureSql(project, mart, rows, /*own_spine_rows=*/true, to);
 }
 
 std::string AuditSql(const config::FeatureSet& set, std::string_view feature_relation) {

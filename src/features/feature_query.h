@@ -9,6 +9,7 @@
 // and every view also returns the latest event time it used (_asof_<view>) so AuditSql() can
 // prove it on the output. Pure functions of the config; thread-safe.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,6 +88,41 @@ StatusOr<std::string> FeatureSql(const config::Project& project, const datamart:
 StatusOr<std::string> SpineFeatureSql(const config::Project& project,
                                       const datamart::Datamart& mart, const Date* from,
                                       const Date* to);
+
+// SpineFeatureSql's one-pass window form in parts, for evaluating its frames outside SQL
+// (features/spine_windows.h): when every latest/aggregate view is a window over the spine's
+// own source, `sql` is exactly SpineFeatureSql's query and `rows_sql` its inner relation.
+struct SpineWindowPlan {
+  std::string sql;
+  // Every dated source row up to `to`, with the columns (in this order): the spine key, the
+  // entity (unless it is the key), each aggregate argument, decision_date, each spine feature
+  // (_f0, _f1, ...: NULL on rows outside the spine filter), and _keep (a spine row dated in
+  // [from, to]: the rows the query returns).
+  std::string rows_sql;
+  int decision_date = 0, keep = 0;  // column indices in rows_sql
+  struct Aggregate {
+    std::string function;  // count, sum, avg, min or max (lower case)
+    int argument = -1;     // rows_sql column, or -1 for *
+  };
+  struct Window {
+    int window_days = 0;  // 0: unbounded
+    bool strict = false;  // up to the day before the decision date
+    std::vector<Aggregate> features;
+  };
+  std::vector<Window> windows;  // every latest/aggregate view, in view order
+  // Each column of `sql`'s result, in order: a rows_sql column (the key, the entity,
+  // decision_date, a spine feature), or a window's feature, or (feature -1) the latest date in
+  // its frame (_asof_<view>).
+  struct Column {
+    int input = -1;
+    int window = -1, feature = -1;
+  };
+  std::vector<Column> columns;
+};
+// The plan, or nullopt when SpineFeatureSql takes the general join path.
+StatusOr<std::optional<SpineWindowPlan>> SpineWindowPlanOf(const config::Project& project,
+                                                           const datamart::Datamart& mart,
+                                                           const Date* from, const Date* to);
 
 // A query counting, per view, output rows whose _asof_<view> is after their decision date (or
 // equal for a strict view). Every count must be 0.

@@ -6,8 +6,19 @@
 #include <thread>
 
 #include "features/feature_query.h"
+#include "features/spine_windows.h"
 
 namespace riskpipe::features {
+namespace {
+
+Status AuditFailure(const std::string& view, int64_t violations) {
+  return FailedPreconditionError("point-in-time audit: feature view \"" + view + "\" used " +
+                                 std::to_string(violations) +
+                                 " source rows dated after their decision date; nothing was "
+                                 "published");
+}
+
+}  // namespace
 
 StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project, db::Connection& con,
                                                 const FeatureBuildOptions& options) {
@@ -34,34 +45,54 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project, 
   const Date first_day = from.first_day();
   const Date last_day = to.Next().first_day().AddDays(-1);
 
-  ASSIGN_OR_RETURN(std::string feature_sql, SpineFeatureSql(project, mart, &first_day, &last_day));
-  // Stored sorted by (decision date, key): each month's partition is then a contiguous range
-  // that the per-month scans below find through the table's zone maps, already in order (a
-  // scan keeps the table's order: DuckDB's default preserve_insertion_order), so the writes
-  // need no sort of their own.
-  const std::string order =
-      std::string(kDecisionDate) + ", " + db::QuoteIdent(project.features.spine.key);
+  ASSIGN_OR_RETURN(std::optional<SpineWindowPlan> plan,
+                   SpineWindowPlanOf(project, mart, &first_day, &last_day));
+  // The window plan evaluated in C++ (features/spine_windows.h) when it can reproduce the
+  // query's result exactly; otherwise DuckDB runs the query into a table.
+  std::optional<SpineWindowRows> computed_rows;
+  if (plan && options.engine != FeatureEngine::kSql) {
+    ASSIGN_OR_RETURN(std::string read, mart.ReadSql(datamart::Layer::kSilver, spine.source));
+    ASSIGN_OR_RETURN(int64_t source_rows, con.QueryInt("SELECT count(*) FROM " + read));
+    ASSIGN_OR_RETURN(computed_rows, SpineWindowRows::Compute(*plan, con, source_rows));
+  }
   // A table of the database, not a TEMP one, so that a second connection can write months
   // beside the first; the name is unique per build in this process.
   static std::atomic<int> builds{0};
   const std::string table = "_riskpipe_features_" + std::to_string(builds++);
-  RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TABLE " + table + " AS " + feature_sql +
-                              " ORDER BY " + order));
   struct DropTable {
     db::Connection& con;
     const std::string& table;
-    ~DropTable() { (void)con.Execute("DROP TABLE IF EXISTS " + table); }
+    bool created = false;
+    ~DropTable() {
+      if (created) (void)con.Execute("DROP TABLE IF EXISTS " + table);
+    }
   } drop{con, table};
-  // Point-in-time audit before anything becomes visible.
-  ASSIGN_OR_RETURN(db::Table audit, con.Query(AuditSql(project.features, table)));
-  for (const auto& row : audit.rows) {
-    const int64_t violations = std::get<int64_t>(row[1]);
-    if (violations != 0) {
-      return FailedPreconditionError("point-in-time audit: feature view \"" +
-                                     std::get<std::string>(row[0]) + "\" used " +
-                                     std::to_string(violations) +
-                                     " source rows dated after their decision date; nothing "
-                                     "was published");
+  if (computed_rows) {
+    // Point-in-time audit before anything becomes visible, on the frames as computed.
+    size_t w = 0;
+    for (const config::FeatureView& v : project.features.views) {
+      if (v.kind == config::ViewKind::kSpine) continue;
+      if (const int64_t violations = computed_rows->violations()[w++]; violations != 0) {
+        return AuditFailure(v.name, violations);
+      }
+    }
+  } else {
+    ASSIGN_OR_RETURN(std::string feature_sql,
+                     SpineFeatureSql(project, mart, &first_day, &last_day));
+    // Stored sorted by (decision date, key): each month's partition is then a contiguous range
+    // that the per-month scans below find through the table's zone maps, already in order (a
+    // scan keeps the table's order: DuckDB's default preserve_insertion_order), so the writes
+    // need no sort of their own.
+    const std::string order =
+        std::string(kDecisionDate) + ", " + db::QuoteIdent(project.features.spine.key);
+    RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TABLE " + table + " AS " + feature_sql +
+                                " ORDER BY " + order));
+    drop.created = true;
+    // Point-in-time audit before anything becomes visible.
+    ASSIGN_OR_RETURN(db::Table audit, con.Query(AuditSql(project.features, table)));
+    for (const auto& row : audit.rows) {
+      const int64_t violations = std::get<int64_t>(row[1]);
+      if (violations != 0) return AuditFailure(std::get<std::string>(row[0]), violations);
     }
   }
 
@@ -69,6 +100,7 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project, 
   const auto computed = std::chrono::steady_clock::now();
   summary.query_seconds = std::chrono::duration<double>(computed - start).count();
   summary.features = SchemaOf(project.features).features.size();
+  summary.frames_in_cpp = computed_rows.has_value();
   // Months are staged on two connections at once (each COPY of a month is one small,
   // mostly single-threaded statement), then published in month order.
   std::vector<Month> months;
@@ -79,9 +111,16 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project, 
   auto stage = [&](db::Connection& c) {
     for (size_t i = next++; i < months.size(); i = next++) {
       const Month m = months[i];
-      const std::string sql = "SELECT * FROM " + table + " WHERE " + std::string(kDecisionDate) +
-                              " >= DATE '" + m.first_day().ToString() + "' AND " + kDecisionDate +
-                              " < DATE '" + m.Next().first_day().ToString() + "'";
+      std::unique_ptr<db::RowSource> source;
+      std::string sql;
+      if (computed_rows) {
+        source = computed_rows->Rows(m.first_day(), m.Next().first_day());
+        sql = "SELECT * FROM " + db::RowSourceSql(source.get());
+      } else {
+        sql = "SELECT * FROM " + table + " WHERE " + std::string(kDecisionDate) + " >= DATE '" +
+              m.first_day().ToString() + "' AND " + kDecisionDate + " < DATE '" +
+              m.Next().first_day().ToString() + "'";
+      }
       auto s = mart.Stage(c, datamart::Layer::kGold, kFeatureStoreTable, m.first_day(), sql);
       if (s.ok()) {
         staged[i] = *s;

@@ -17,9 +17,15 @@ namespace riskpipe::features {
 
 inline constexpr char kFeatureStoreTable[] = "feature_store";
 
+// How the one-pass window plan (SpineWindowPlan) is evaluated: kAuto in C++ when it can
+// reproduce DuckDB's result exactly (features/spine_windows.h), else by DuckDB; kSql always by
+// DuckDB (the tests compare the two).
+enum class FeatureEngine { kAuto, kSql };
+
 struct FeatureBuildOptions {
   // Decision months to build (inclusive); unset ends take the spine's first / last month.
   std::optional<Month> from, to;
+  FeatureEngine engine = FeatureEngine::kAuto;
 };
 
 struct FeatureMonth {
@@ -34,6 +40,8 @@ struct FeatureBuildSummary {
   double seconds = 0;        // end to end
   double query_seconds = 0;  // computing the features (validation and audit included)
   double write_seconds = 0;  // writing and publishing the partitions
+  // The window plan's frames were computed in C++ (FeatureEngine::kAuto), not by DuckDB.
+  bool frames_in_cpp = false;
 };
 
 // Builds and publishes the feature store partitions of the requested months (each replaced

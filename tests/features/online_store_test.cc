@@ -406,6 +406,27 @@ TEST_F(OnlineStoreTest, SameDayApplicationsUseTheGreaterKey) {
   EXPECT_EQ(Cell(Load(), "5", "flag_own_car"), "0.000000");  // loan 1010's terms
 }
 
+// Text keys compare by bytes ("L9" after "L10"), and a later date wins over any key.
+TEST_F(OnlineStoreTest, SameDayApplicationsWithTextKeysUseTheGreaterKeyByBytes) {
+  WriteSilver({}, Profile());
+  auto n = mart().WritePartition(
+      *con_, Layer::kSilver, "loans", D("2021-04-01"),
+      "SELECT * FROM (VALUES ('L10', 5::BIGINT, DATE '2021-04-01', 10.0::DOUBLE, "
+      "DATE '1990-01-01', 'N'), ('L9', 5, DATE '2021-04-01', 10.0, DATE '1990-01-01', 'Y'), "
+      "('L2', 6, DATE '2021-04-01', 10.0, DATE '1990-01-01', 'N'), "
+      "('L1', 6, DATE '2021-04-02', 10.0, DATE '1990-01-01', 'Y')) "
+      "t(loan_id, id, loan_date, loan_amount, birthday, flag_own_car)");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  Run({.as_of = kAsOf});
+  const OnlineSnapshot snap = Load();
+  EXPECT_EQ(snap.rows(), 2u);
+  EXPECT_EQ(Cell(snap, "5", "flag_own_car"), "1.000000");  // L9's terms
+  EXPECT_EQ(Cell(snap, "6", "flag_own_car"), "1.000000");  // L1, the later date
+  // Both users' two loans are before as_of.
+  EXPECT_EQ(Cell(snap, "5", "nb_previous_loans"), "2.000000");
+  EXPECT_EQ(Cell(snap, "6", "nb_previous_loans"), "2.000000");
+}
+
 // Rows are published by entity: numerically for a numeric entity (2, 9, 10, not "10" < "2"),
 // the same bytes from one run to the next whatever order DuckDB's threads produced them in.
 TEST_F(OnlineStoreTest, RowsAreInEntityOrderNumericallyAndTheFileIsReproducible) {
