@@ -315,8 +315,12 @@ TEST_F(OnlineStoreTest, MatchesTheTrainingPathForEventsOnAsOf) {
   // The snapshot equals FeatureSql over EventSpineSql for the events (entity, as_of): the
   // historical-retrieval path a training set uses.
   WriteSilver(Loans(), Profile());
-  Run({.as_of = kAsOf});
-  ExpectSnapshotMatchesTheTrainingPath();
+  // Both ways of finding each customer's latest spine row (MaterializeOptions).
+  for (const bool by_scan : {false, true}) {
+    SCOPED_TRACE(by_scan ? "latest spine row by scan" : "latest spine row by DuckDB");
+    Run({.as_of = kAsOf, .latest_spine_by_scan = by_scan});
+    ExpectSnapshotMatchesTheTrainingPath();
+  }
 }
 
 TEST_F(OnlineStoreTest, MatchesTheTrainingPathWhenKeysDoNotMakeTheLatestRowUnique) {
@@ -402,8 +406,10 @@ TEST_F(OnlineStoreTest, SameDayApplicationsUseTheGreaterKey) {
   loans.push_back({1010, 5, "2021-04-01", 10, "1990-01-01", "N"});
   loans.push_back({1009, 5, "2021-04-01", 10, "1990-01-01", "Y"});
   WriteSilver(loans, Profile());
-  Run({.as_of = kAsOf});
-  EXPECT_EQ(Cell(Load(), "5", "flag_own_car"), "0.000000");  // loan 1010's terms
+  for (const bool by_scan : {false, true}) {
+    Run({.as_of = kAsOf, .latest_spine_by_scan = by_scan});
+    EXPECT_EQ(Cell(Load(), "5", "flag_own_car"), "0.000000") << by_scan;  // loan 1010's terms
+  }
 }
 
 // Text keys compare by bytes ("L9" after "L10"), and a later date wins over any key.
@@ -417,14 +423,17 @@ TEST_F(OnlineStoreTest, SameDayApplicationsWithTextKeysUseTheGreaterKeyByBytes) 
       "('L1', 6, DATE '2021-04-02', 10.0, DATE '1990-01-01', 'Y')) "
       "t(loan_id, id, loan_date, loan_amount, birthday, flag_own_car)");
   ASSERT_TRUE(n.ok()) << n.status().ToString();
-  Run({.as_of = kAsOf});
-  const OnlineSnapshot snap = Load();
-  EXPECT_EQ(snap.rows(), 2u);
-  EXPECT_EQ(Cell(snap, "5", "flag_own_car"), "1.000000");  // L9's terms
-  EXPECT_EQ(Cell(snap, "6", "flag_own_car"), "1.000000");  // L1, the later date
-  // Both users' two loans are before as_of.
-  EXPECT_EQ(Cell(snap, "5", "nb_previous_loans"), "2.000000");
-  EXPECT_EQ(Cell(snap, "6", "nb_previous_loans"), "2.000000");
+  for (const bool by_scan : {false, true}) {
+    SCOPED_TRACE(by_scan ? "latest spine row by scan" : "latest spine row by DuckDB");
+    Run({.as_of = kAsOf, .latest_spine_by_scan = by_scan});
+    const OnlineSnapshot snap = Load();
+    EXPECT_EQ(snap.rows(), 2u);
+    EXPECT_EQ(Cell(snap, "5", "flag_own_car"), "1.000000");  // L9's terms
+    EXPECT_EQ(Cell(snap, "6", "flag_own_car"), "1.000000");  // L1, the later date
+    // Both users' two loans are before as_of.
+    EXPECT_EQ(Cell(snap, "5", "nb_previous_loans"), "2.000000");
+    EXPECT_EQ(Cell(snap, "6", "nb_previous_loans"), "2.000000");
+  }
 }
 
 // Rows are published by entity: numerically for a numeric entity (2, 9, 10, not "10" < "2"),
@@ -463,22 +472,34 @@ TEST_F(OnlineStoreTest, DuplicateSpineRowsNameTheFirstRepeatedEntity) {
     if (l.id == 4 || l.id == 2) loans.push_back(l);
   }
   WriteSilver(loans, Profile());
-  auto s = Materialize(project_, *con_, {.as_of = kAsOf});
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("id 2 has duplicate spine rows"), std::string::npos)
-      << s.status().message();
+  for (const bool by_scan : {false, true}) {
+    auto s = Materialize(project_, *con_, {.as_of = kAsOf, .latest_spine_by_scan = by_scan});
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.status().message().find("id 2 has duplicate spine rows"), std::string::npos)
+        << s.status().message();
+  }
 }
 
 TEST_F(OnlineStoreTest, DuplicateLatestSpineRowIsRefused) {
   std::vector<LoanRow> loans = Loans();
   loans.push_back(loans[1]);  // loan 1001 of user 1 twice
   WriteSilver(loans, Profile());
-  auto s = Materialize(project_, *con_, {.as_of = kAsOf});
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(s.status().message().find("id 1 has duplicate spine rows"), std::string::npos)
-      << s.status().message();
-  EXPECT_FALSE(fs::exists(online() / kCurrentFile));
+  for (const bool by_scan : {false, true}) {
+    auto s = Materialize(project_, *con_, {.as_of = kAsOf, .latest_spine_by_scan = by_scan});
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(s.status().message().find("id 1 has duplicate spine rows"), std::string::npos)
+        << s.status().message();
+    EXPECT_FALSE(fs::exists(online() / kCurrentFile));
+  }
+  // A duplicate of a row that is not the latest is harmless.
+  loans.pop_back();
+  loans.push_back(loans[0]);  // loan 1000, before 1001
+  WriteSilver(loans, Profile());
+  for (const bool by_scan : {false, true}) {
+    auto s = Materialize(project_, *con_, {.as_of = kAsOf, .latest_spine_by_scan = by_scan});
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+  }
 }
 
 TEST_F(OnlineStoreTest, RowsDatedAfterAsOfDoNotChangeTheSnapshot) {
