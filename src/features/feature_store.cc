@@ -77,8 +77,12 @@ StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project, 
       }
     }
   } else {
-    ASSIGN_OR_RETURN(std::string feature_sql,
-                     SpineFeatureSql(project, mart, &first_day, &last_day));
+    std::string feature_sql;
+    if (plan) {
+      feature_sql = plan->sql;
+    } else {
+      ASSIGN_OR_RETURN(feature_sql, SpineFeatureSql(project, mart, &first_day, &last_day));
+    }
     // Stored sorted by (decision date, key): each month's partition is then a contiguous range
     // that the per-month scans below find through the table's zone maps, already in order (a
     // scan keeps the table's order: DuckDB's default preserve_insertion_order), so the writes

@@ -24,6 +24,7 @@
 #include "core/memory.h"
 #include "core/parallel.h"
 #include "datamart/datamart.h"
+#include "features/dense_codes.h"
 #include "features/feature_query.h"
 #include "features/snapshot_file.h"
 
@@ -303,20 +304,15 @@ void RecodeInOrder(db::ColumnarTable::Column& col) {
 // Turns a column of integers (as doubles, none null) into a text column: codes by first
 // appearance, the dictionary their decimal text.
 Status CodeIntegers(db::ColumnarTable::Column& col) {
-  std::unordered_map<int64_t, int32_t> code_of;
-  std::vector<int32_t> codes;
-  ReserveHuge(codes, col.numbers.size());
-  for (const double v : col.numbers) {
+  DenseCoding coding = DenseCodes(col);
+  for (const double v : coding.values) {
     if (!(std::fabs(v) <= 9007199254740992.0)) {  // also NaN (a null)
       return InternalError("online store: entity " + std::to_string(v) +
                            " is not an integer a double holds exactly");
     }
-    const auto [it, inserted] =
-        code_of.emplace(static_cast<int64_t>(v), static_cast<int32_t>(col.dictionary.size()));
-    if (inserted) col.dictionary.push_back(std::to_string(static_cast<int64_t>(v)));
-    codes.push_back(it->second);
+    col.dictionary.push_back(std::to_string(static_cast<int64_t>(v)));
   }
-  col.codes = std::move(codes);
+  col.codes.assign(coding.codes.begin(), coding.codes.end());
   col.numbers = {};
   col.type = db::Type::kVarchar;
   return OkStatus();
@@ -473,9 +469,10 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
         best = static_cast<uint32_t>(r);
         repeated[c] = false;
       } else if (order == 0) {
-        repeated[c] = any_repeated = true;
+        repeated[c] = true;
       }
     }
+    // A later, greater key clears an entity's earlier tie, so count at the end.
     any_repeated = std::find(repeated.begin(), repeated.end(), true) != repeated.end();
   }
   // The date has done its work: the spine's columns are now _e and the features.
@@ -483,8 +480,7 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
   const size_t n = ent.dictionary.size();  // one row per entity from here on
   OnlineRows out;
   // File position i holds the entity with code order[i].
-  const std::vector<uint32_t> order =
-      SortedCodes(ent.dictionary, IsNumericType(std::get<std::string>(types.rows[0][1])));
+  const std::vector<uint32_t> order = SortedCodes(ent.dictionary, IsNumericType(entity_type));
   if (any_repeated) {
     // The first repeated entity in entity order.
     const auto first =

@@ -10,7 +10,6 @@
 #include <future>
 #include <limits>
 #include <memory>
-#include <span>
 
 #include "core/hash.h"
 #include "core/memory.h"
@@ -133,52 +132,11 @@ std::string_view TextAt(const db::ColumnarTable::Column& c, size_t r) {
   return code < 0 ? std::string_view() : std::string_view(c.dictionary[code]);
 }
 
-// The table row written at file row r: order[r], or r itself when there is no order.
-struct RowOrder {
-  std::span<const uint32_t> order;
-  size_t operator()(size_t r) const { return order.empty() ? r : order[r]; }
-  // Calls put(i, src[row]) for the n file rows from `begin`, i counting from 0.
-  template <typename T, typename Put>
-  void Gather(const T* src, size_t begin, size_t n, Put&& put) const {
-    if (order.empty()) {
-      for (size_t i = 0; i < n; ++i) put(i, src[begin + i]);
-    } else {
-      const uint32_t* rows = order.data() + begin;
-      for (size_t i = 0; i < n; ++i) put(i, src[rows[i]]);
-    }
-  }
-};
-
-// An order must name every row once; only its length and range are checked here (the
-// callers build it as a sorted permutation).
-Status CheckOrder(std::span<const uint32_t> order, size_t rows, const fs::path& path) {
-  if (order.empty()) return OkStatus();
-  if (order.size() != rows) {
-    return InternalError(path.string() + ": row order has " + std::to_string(order.size()) +
-                         " rows for a table of " + std::to_string(rows));
-  }
-  for (const uint32_t r : order) {
-    if (r >= rows) {
-      return InternalError(path.string() + ": row order names row " + std::to_string(r) +
-                           " of a table of " + std::to_string(rows));
-    }
-  }
-  return OkStatus();
-}
-
 }  // namespace
 
 StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
                                                const fs::path& path) {
-  return WriteSnapshotBinary(table, {}, path);
-}
-
-StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
-                                               std::span<const uint32_t> order,
-                                               const fs::path& path) {
   const size_t rows = table.rows;
-  RETURN_IF_ERROR(CheckOrder(order, rows, path));
-  const RowOrder at{order};
   const db::ColumnarTable::Column& entity = table.columns.at(0);
   std::vector<const db::ColumnarTable::Column*> numeric, text;
   for (size_t c = 1; c < table.columns.size(); ++c) {
@@ -186,7 +144,7 @@ StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
   }
   ASSIGN_OR_RETURN(std::unique_ptr<HashedFile> out, HashedFile::Create(path));
   uint64_t entity_bytes = 0;
-  for (size_t r = 0; r < rows; ++r) entity_bytes += TextAt(entity, at(r)).size();
+  for (size_t r = 0; r < rows; ++r) entity_bytes += TextAt(entity, r).size();
   out->Append(kMagic, sizeof kMagic);
   out->Put<uint64_t>(rows);
   out->Put<uint32_t>(static_cast<uint32_t>(numeric.size()));
@@ -195,11 +153,11 @@ StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
   uint64_t offset = 0;
   out->Put<uint64_t>(0);
   for (size_t r = 0; r < rows; ++r) {
-    offset += TextAt(entity, at(r)).size();
+    offset += TextAt(entity, r).size();
     out->Put<uint64_t>(offset);
   }
   for (size_t r = 0; r < rows; ++r) {
-    const std::string_view e = TextAt(entity, at(r));
+    const std::string_view e = TextAt(entity, r);
     out->Append(e.data(), e.size());
   }
   out->PadTo8();
@@ -212,8 +170,8 @@ StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
       const size_t n = std::min(block, rows - begin);
       double* dst = reinterpret_cast<double*>(out->Space(n * width * sizeof(double)));
       for (size_t j = 0; j < width; ++j) {
-        at.Gather(numeric[j]->numbers.data(), begin, n,
-                  [&](size_t r, double v) { dst[r * width + j] = std::isnan(v) ? 0.0 : v; });
+        const double* src = numeric[j]->numbers.data() + begin;
+        for (size_t r = 0; r < n; ++r) dst[r * width + j] = std::isnan(src[r]) ? 0.0 : src[r];
       }
       out->Commit(n * width * sizeof(double));
     }
@@ -222,8 +180,8 @@ StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
       const size_t n = std::min(vblock, rows - begin);
       auto* dst = reinterpret_cast<uint8_t*>(out->Space(n * width));
       for (size_t j = 0; j < width; ++j) {
-        at.Gather(numeric[j]->numbers.data(), begin, n,
-                  [&](size_t r, double v) { dst[r * width + j] = std::isnan(v) ? 0 : 1; });
+        const double* src = numeric[j]->numbers.data() + begin;
+        for (size_t r = 0; r < n; ++r) dst[r * width + j] = std::isnan(src[r]) ? 0 : 1;
       }
       out->Commit(n * width);
     }
@@ -236,9 +194,8 @@ StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
       const size_t n = std::min(block, rows - begin);
       auto* dst = reinterpret_cast<uint32_t*>(out->Space(n * texts * sizeof(uint32_t)));
       for (size_t j = 0; j < texts; ++j) {
-        at.Gather(text[j]->codes.data(), begin, n, [&](size_t r, int32_t code) {
-          dst[r * texts + j] = static_cast<uint32_t>(code + 1);
-        });
+        const int32_t* src = text[j]->codes.data() + begin;
+        for (size_t r = 0; r < n; ++r) dst[r * texts + j] = static_cast<uint32_t>(src[r] + 1);
       }
       out->Commit(n * texts * sizeof(uint32_t));
     }
@@ -260,14 +217,6 @@ StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
 
 StatusOr<SnapshotFileInfo> WriteSnapshotCsv(const db::ColumnarTable& table, bool quote_entity,
                                             const fs::path& path) {
-  return WriteSnapshotCsv(table, {}, quote_entity, path);
-}
-
-StatusOr<SnapshotFileInfo> WriteSnapshotCsv(const db::ColumnarTable& table,
-                                            std::span<const uint32_t> order, bool quote_entity,
-                                            const fs::path& path) {
-  RETURN_IF_ERROR(CheckOrder(order, table.rows, path));
-  const RowOrder at{order};
   ASSIGN_OR_RETURN(std::unique_ptr<HashedFile> out, HashedFile::Create(path));
   const size_t ncol = table.columns.size();
   std::string line;
@@ -290,46 +239,28 @@ StatusOr<SnapshotFileInfo> WriteSnapshotCsv(const db::ColumnarTable& table,
   }
   line.push_back('\n');
   out->Append(line.data(), line.size());
-  // Rows go out in blocks: each column's cells of a block are gathered first (column by
-  // column, so a reordered table is read one column at a time), then formatted row by row.
-  constexpr size_t kBlock = 4096;
-  std::vector<double> numbers(ncol * kBlock);
-  std::vector<int32_t> codes(ncol * kBlock);
   char number[32];
-  for (size_t begin = 0; begin < table.rows; begin += kBlock) {
-    const size_t n = std::min(kBlock, table.rows - begin);
+  for (size_t r = 0; r < table.rows; ++r) {
+    line.clear();
     for (size_t c = 0; c < ncol; ++c) {
+      if (c > 0) line.push_back(',');
       const db::ColumnarTable::Column& col = table.columns[c];
       if (col.is_text()) {
-        int32_t* dst = codes.data() + c * kBlock;
-        at.Gather(col.codes.data(), begin, n, [dst](size_t i, int32_t v) { dst[i] = v; });
-      } else {
-        double* dst = numbers.data() + c * kBlock;
-        at.Gather(col.numbers.data(), begin, n, [dst](size_t i, double v) { dst[i] = v; });
-      }
-    }
-    for (size_t i = 0; i < n; ++i) {
-      line.clear();
-      for (size_t c = 0; c < ncol; ++c) {
-        if (c > 0) line.push_back(',');
-        const db::ColumnarTable::Column& col = table.columns[c];
-        if (col.is_text()) {
-          const int32_t code = codes[c * kBlock + i];
-          if (code < 0) continue;
-          const std::string_view text = col.dictionary[code];
-          if (c == 0 && !quote_entity) {
-            line += text;
-          } else {
-            quoted(text);
-          }
-        } else if (const double v = numbers[c * kBlock + i]; !std::isnan(v)) {
-          const auto res = std::to_chars(number, number + sizeof number, v);
-          line.append(number, res.ptr);
+        const int32_t code = col.codes[r];
+        if (code < 0) continue;
+        const std::string_view text = col.dictionary[code];
+        if (c == 0 && !quote_entity) {
+          line += text;
+        } else {
+          quoted(text);
         }
+      } else if (const double v = col.numbers[r]; !std::isnan(v)) {
+        const auto res = std::to_chars(number, number + sizeof number, v);
+        line.append(number, res.ptr);
       }
-      line.push_back('\n');
-      out->Append(line.data(), line.size());
     }
+    line.push_back('\n');
+    out->Append(line.data(), line.size());
   }
   return out->Finish();
 }

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,19 +30,10 @@ struct SnapshotFileInfo {
 // errors, naming the file.
 StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
                                                const std::filesystem::path& path);
-// The same with the table's rows in `order` (file row r is table row order[r]; a permutation
-// of the rows, or empty for the table's own order), so a caller sorts an index instead of
-// the table.
-StatusOr<SnapshotFileInfo> WriteSnapshotBinary(const db::ColumnarTable& table,
-                                               std::span<const uint32_t> order,
-                                               const std::filesystem::path& path);
 // The same as CSV with a header of the column names: text fields always quoted ('"' doubled)
 // unless `quote_entity` is false for the entity, numbers in their shortest exact form, null
 // as an empty unquoted field.
 StatusOr<SnapshotFileInfo> WriteSnapshotCsv(const db::ColumnarTable& table, bool quote_entity,
-                                            const std::filesystem::path& path);
-StatusOr<SnapshotFileInfo> WriteSnapshotCsv(const db::ColumnarTable& table,
-                                            std::span<const uint32_t> order, bool quote_entity,
                                             const std::filesystem::path& path);
 
 // Reads a features.bin image into `snap`, whose features_ (from the manifest) are set. DataLoss

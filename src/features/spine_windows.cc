@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/memory.h"
+#include "features/dense_codes.h"
 
 namespace riskpipe::features {
 namespace {
@@ -87,53 +88,6 @@ std::vector<Entry> BucketSort(const std::vector<uint32_t>& bucket, size_t bucket
     if (start[b + 1] - start[b] > 1) std::sort(out.begin() + start[b], out.begin() + start[b + 1], less);
   }
   return out;
-}
-
-// Dense codes 0..count-1 of a column's distinct values (equal values, nulls included, share
-// one), for grouping. Text has them already (its dictionary codes); numbers go through an
-// open-addressing table of their bit patterns.
-std::vector<uint32_t> DenseCodes(const db::ColumnarTable::Column& col, size_t* count) {
-  std::vector<uint32_t> codes;
-  if (col.is_text()) {
-    const uint32_t null_code = static_cast<uint32_t>(col.dictionary.size());
-    ReserveHuge(codes, col.codes.size());
-    for (int32_t c : col.codes) codes.push_back(c < 0 ? null_code : static_cast<uint32_t>(c));
-    *count = col.dictionary.size() + 1;
-    return codes;
-  }
-  std::vector<uint64_t> distinct;
-  std::vector<uint32_t> slots(1024, 0);  // code + 1; 0 = empty
-  int shift = 64 - 10;
-  auto slot_of = [&](uint64_t bits) {
-    size_t i = static_cast<size_t>((bits * 0x9E3779B97F4A7C15ULL) >> shift);
-    while (slots[i] != 0 && distinct[slots[i] - 1] != bits) i = (i + 1) & (slots.size() - 1);
-    return i;
-  };
-  ReserveHuge(codes, col.numbers.size());
-  for (double v : col.numbers) {
-    uint64_t bits;
-    if (std::isnan(v)) {
-      bits = ~uint64_t{0};
-    } else {
-      v += 0.0;  // -0.0 -> 0.0
-      std::memcpy(&bits, &v, sizeof bits);
-    }
-    size_t i = slot_of(bits);
-    if (slots[i] == 0) {
-      distinct.push_back(bits);
-      slots[i] = static_cast<uint32_t>(distinct.size());
-      if (distinct.size() * 2 > slots.size()) {  // grow: rehash every value
-        slots.assign(slots.size() * 2, 0);
-        --shift;
-        for (uint32_t c = 0; c < distinct.size(); ++c) slots[slot_of(distinct[c])] = c + 1;
-      }
-      codes.push_back(static_cast<uint32_t>(distinct.size() - 1));
-    } else {
-      codes.push_back(slots[i] - 1);
-    }
-  }
-  *count = distinct.size();
-  return codes;
 }
 
 // The frame state of one aggregate feature.
@@ -400,11 +354,9 @@ StatusOr<std::optional<SpineWindowRows>> SpineWindowRows::Compute(const SpineWin
   });
 
   // Every row by (entity, date): each entity's rows are then one run, in date order.
-  size_t entities = 0;
-  const std::vector<uint32_t> entity =
-      DenseCodes(in.columns[static_cast<size_t>(plan.columns[1].input)], &entities);
+  const DenseCoding entity = DenseCodes(in.columns[static_cast<size_t>(plan.columns[1].input)]);
   const std::vector<Entry> entries = BucketSort(
-      entity, entities, [&](uint32_t r) { return Entry{entity[r], day[r], r}; },
+      entity.codes, entity.count, [&](uint32_t r) { return Entry{entity.codes[r], day[r], r}; },
       [](const Entry& a, const Entry& b) { return a.date != b.date ? a.date < b.date : a.row < b.row; });
 
   out.violations_.assign(plan.windows.size(), 0);

@@ -96,50 +96,6 @@ TEST(SnapshotFile, BinarySizeAndDigestAreThoseOfTheFileEvenPastTheBuffers) {
   EXPECT_EQ(info->sha256, *Sha256File(path));
 }
 
-// Small()'s rows in the order c, a, b (the dictionaries unchanged), and the order that puts
-// them back: file row i is table row kBack[i].
-db::ColumnarTable Shuffled() {
-  db::ColumnarTable t;
-  t.rows = 3;
-  t.columns.push_back(Text("id", {2, 0, 1}, {"a", "b", "c"}));
-  t.columns.push_back(Numbers("x", {-3, 0.1, kNull}));
-  t.columns.push_back(Text("segment", {1, 0, -1}, {"say \"hi\", ok", ""}));
-  return t;
-}
-constexpr uint32_t kBack[] = {1, 2, 0};
-
-TEST(SnapshotFile, RowOrderWritesTheSameBytesAsTheTableInThatOrder) {
-  riskpipe::testing::TempDir dir;
-  const fs::path want = dir.path() / "want";
-  const fs::path got = dir.path() / "got";
-  ASSERT_TRUE(WriteSnapshotBinary(Small(), want).ok());
-  auto bin = WriteSnapshotBinary(Shuffled(), kBack, got);
-  ASSERT_TRUE(bin.ok()) << bin.status().ToString();
-  EXPECT_EQ(riskpipe::testing::ReadAll(got), riskpipe::testing::ReadAll(want));
-  EXPECT_EQ(bin->sha256, *Sha256File(want));
-
-  ASSERT_TRUE(WriteSnapshotCsv(Small(), /*quote_entity=*/true, want).ok());
-  ASSERT_TRUE(WriteSnapshotCsv(Shuffled(), kBack, /*quote_entity=*/true, got).ok());
-  EXPECT_EQ(riskpipe::testing::ReadAll(got), riskpipe::testing::ReadAll(want));
-}
-
-TEST(SnapshotFile, AnOrderOfTheWrongLengthOrRangeIsInternalAndWritesNothing) {
-  riskpipe::testing::TempDir dir;
-  const fs::path path = dir.path() / "features.bin";
-  const uint32_t short_order[] = {0, 1};
-  const uint32_t out_of_range[] = {0, 1, 3};
-  for (const std::span<const uint32_t> order :
-       {std::span<const uint32_t>(short_order), std::span<const uint32_t>(out_of_range)}) {
-    auto bin = WriteSnapshotBinary(Small(), order, path);
-    ASSERT_FALSE(bin.ok());
-    EXPECT_EQ(bin.status().code(), StatusCode::kInternal);
-    EXPECT_NE(bin.status().message().find("row order"), std::string::npos);
-    auto csv = WriteSnapshotCsv(Small(), order, true, path);
-    ASSERT_FALSE(csv.ok());
-    EXPECT_FALSE(fs::exists(path));
-  }
-}
-
 TEST(SnapshotFile, UnwritablePathIsInternalNamingIt) {
   riskpipe::testing::TempDir dir;
   const fs::path path = dir.path() / "missing" / "features.bin";
