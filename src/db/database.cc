@@ -356,36 +356,213 @@ class DictionaryIndex {
 
   // The code of `v`, appending it to `values` when it is new.
   int32_t CodeOf(std::string_view v, std::vector<std::string>& values) {
-    if (2 * (values.size() + 1) > slots_.size()) Grow(values);
-    const uint64_t h = std::hash<std::string_view>()(v);
+    return CodeOf(v, std::hash<std::string_view>()(v), values);
+  }
+
+  // The codes of `n` values at once (nulls, where `valid` says so, get -1). A chunk's lookups
+  // go in stages (hash every value and prefetch its slot; read the slots and prefetch the
+  // candidate strings; compare), so the cache misses of a large dictionary overlap instead of
+  // following one another: on a million distinct ids most lookups miss every cache.
+  void CodesOf(const std::string_view* v, const bool* valid, size_t n, int32_t* out,
+               std::vector<std::string>& values) {
+    if (2 * (values.size() + n) > slots_.size()) Grow(values, values.size() + n);
+    hash_.resize(n);
+    candidate_.resize(n);
     const size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const uint32_t s = slots_[i];
-      if (s == 0) {
-        slots_[i] = static_cast<uint32_t>(values.size() + 1);
-        hashes_.push_back(h);
-        values.emplace_back(v);
-        return static_cast<int32_t>(values.size() - 1);
+    for (size_t r = 0; r < n; ++r) {
+      hash_[r] = std::hash<std::string_view>()(v[r]);
+      __builtin_prefetch(&slots_[hash_[r] & mask]);
+    }
+    for (size_t r = 0; r < n; ++r) {
+      // The first slot whose tag matches (the slots hold the hash's top bits besides the code).
+      const uint64_t tag = hash_[r] >> 32;
+      int32_t c = -1;
+      for (size_t i = hash_[r] & mask;; i = (i + 1) & mask) {
+        const uint64_t s = slots_[i];
+        if (s == 0) break;
+        if ((s >> 32) == tag) {
+          c = static_cast<int32_t>((s & 0xffffffffu) - 1);
+          break;
+        }
       }
-      if (hashes_[s - 1] == h && values[s - 1] == v) return static_cast<int32_t>(s - 1);
+      candidate_[r] = c;
+      if (c >= 0) __builtin_prefetch(values[c].data());
+    }
+    for (size_t r = 0; r < n; ++r) {
+      if (!valid[r]) {
+        out[r] = -1;
+      } else if (candidate_[r] >= 0 && values[candidate_[r]] == v[r]) {
+        out[r] = candidate_[r];
+      } else {  // new, or a tag collision: the full probe
+        out[r] = CodeOf(v[r], hash_[r], values);
+      }
     }
   }
 
  private:
-  void Grow(const std::vector<std::string>& values) {
-    std::vector<uint32_t> slots(
-        std::max<size_t>({64, slots_.size() * 2, std::bit_ceil(2 * values.size() + 2)}), 0);
-    const size_t mask = slots.size() - 1;
+  int32_t CodeOf(std::string_view v, uint64_t h, std::vector<std::string>& values) {
+    if (2 * (values.size() + 1) > slots_.size()) Grow(values);
+    const size_t mask = slots_.size() - 1;
+    const uint64_t tag = h >> 32;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint64_t s = slots_[i];
+      if (s == 0) {
+        slots_[i] = (tag << 32) | (values.size() + 1);
+        hashes_.push_back(h);
+        values.emplace_back(v);
+        return static_cast<int32_t>(values.size() - 1);
+      }
+      const size_t code = (s & 0xffffffffu) - 1;
+      if ((s >> 32) == tag && hashes_[code] == h && values[code] == v) {
+        return static_cast<int32_t>(code);
+      }
+    }
+  }
+
+  // Rehashes into a table with room for `capacity` values at half load.
+  void Grow(const std::vector<std::string>& values, size_t capacity = 0) {
+    const size_t size = std::max<size_t>(
+        {64, slots_.size() * 2, std::bit_ceil(2 * std::max(capacity, values.size()) + 2)});
+    std::vector<uint64_t> slots;
+    ReserveHuge(slots, size);
+    slots.assign(size, 0);
+    const size_t mask = size - 1;
     for (size_t code = 0; code < values.size(); ++code) {
       size_t i = hashes_[code] & mask;
       while (slots[i] != 0) i = (i + 1) & mask;
-      slots[i] = static_cast<uint32_t>(code + 1);
+      slots[i] = ((hashes_[code] >> 32) << 32) | (code + 1);
     }
     slots_ = std::move(slots);
   }
-  std::vector<uint32_t> slots_;   // code + 1, or 0 when empty; size a power of two
+  // (top 32 bits of the hash) << 32 | (code + 1), or 0 when empty; size a power of two.
+  std::vector<uint64_t> slots_;
   std::vector<uint64_t> hashes_;  // per code
+  std::vector<uint64_t> hash_;    // CodesOf's scratch, per value
+  std::vector<int32_t> candidate_;
 };
+
+// The ColumnarTable type of a DuckDB result column, or InvalidArgument.
+StatusOr<Type> ColumnTypeOf(duckdb_type type, const std::string& name) {
+  switch (type) {
+    case DUCKDB_TYPE_VARCHAR:
+      return Type::kVarchar;
+    case DUCKDB_TYPE_DATE:
+      return Type::kDate;
+    case DUCKDB_TYPE_BOOLEAN:
+      return Type::kBoolean;
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER:
+      return Type::kInteger;
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UBIGINT:
+      return Type::kBigint;
+    case DUCKDB_TYPE_FLOAT:
+    case DUCKDB_TYPE_DOUBLE:
+      return Type::kDouble;
+    default:
+      return InvalidArgumentError("column " + name + ": DuckDB type " + std::to_string(type) +
+                                  " cannot be read as a column; cast it in SQL");
+  }
+}
+
+// Appends one result chunk's cells to `table`'s columns (numbers, or codes from `dictionary`:
+// the text column's own, or `shared` for column 0 when given).
+void AppendChunk(duckdb_data_chunk chunk, const std::vector<duckdb_type>& types,
+                 std::vector<DictionaryIndex>& dictionaries, TextDictionary* shared,
+                 ColumnarTable& table) {
+  const idx_t n = duckdb_data_chunk_get_size(chunk);
+  for (idx_t c = 0; c < types.size(); ++c) {
+    duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, c);
+    ColumnarTable::Column& col = table.columns[c];
+    switch (types[c]) {
+      case DUCKDB_TYPE_BOOLEAN:
+        AppendNumbers<bool>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_TINYINT:
+        AppendNumbers<int8_t>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_SMALLINT:
+        AppendNumbers<int16_t>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_INTEGER:
+        AppendNumbers<int32_t>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_BIGINT:
+        AppendNumbers<int64_t>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_UTINYINT:
+        AppendNumbers<uint8_t>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_USMALLINT:
+        AppendNumbers<uint16_t>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_UINTEGER:
+        AppendNumbers<uint32_t>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_UBIGINT:
+        AppendNumbers<uint64_t>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_FLOAT:
+        AppendNumbers<float>(vec, n, col.numbers);
+        col.has_nan = col.has_nan || HasValidNan<float>(vec, n);
+        break;
+      case DUCKDB_TYPE_DOUBLE:
+        AppendNumbers<double>(vec, n, col.numbers);
+        col.has_nan = col.has_nan || HasValidNan<double>(vec, n);
+        break;
+      case DUCKDB_TYPE_DATE:
+        AppendNumbers<int32_t>(vec, n, col.numbers);
+        break;
+      case DUCKDB_TYPE_VARCHAR: {
+        auto* data = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vec));
+        uint64_t* validity = duckdb_vector_get_validity(vec);
+        std::string_view text[2048];
+        bool valid[2048];
+        const size_t at = col.codes.size();
+        col.codes.resize(at + n);
+        for (idx_t begin = 0; begin < n; begin += 2048) {
+          const idx_t m = std::min<idx_t>(2048, n - begin);
+          for (idx_t i = 0; i < m; ++i) {
+            const idx_t r = begin + i;
+            valid[i] = validity == nullptr || duckdb_validity_row_is_valid(validity, r);
+            text[i] = valid[i] ? std::string_view(duckdb_string_t_data(data + r),
+                                                  duckdb_string_t_length(data[r]))
+                               : std::string_view();
+          }
+          if (c == 0 && shared != nullptr) {
+            shared->CodesOf(text, valid, m, col.codes.data() + at + begin);
+          } else {
+            dictionaries[c].CodesOf(text, valid, m, col.codes.data() + at + begin,
+                                    col.dictionary);
+          }
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  table.rows += n;
+}
+
+// The result's columns (names and types, no cells), or the first column DuckDB cannot hold.
+StatusOr<ColumnarTable> EmptyColumns(duckdb_result* result, std::vector<duckdb_type>& types) {
+  ColumnarTable table;
+  const idx_t ncol = duckdb_column_count(result);
+  types.resize(ncol);
+  for (idx_t c = 0; c < ncol; ++c) {
+    ColumnarTable::Column col;
+    col.name = duckdb_column_name(result, c);
+    types[c] = duckdb_column_type(result, c);
+    ASSIGN_OR_RETURN(col.type, ColumnTypeOf(types[c], col.name));
+    table.columns.push_back(std::move(col));
+  }
+  return table;
+}
 
 }  // namespace
 
@@ -403,49 +580,20 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql,
     duckdb_destroy_result(&result);
     return s;
   }
-  ColumnarTable table;
-  const idx_t ncol = duckdb_column_count(&result);
-  std::vector<duckdb_type> types(ncol);
-  std::vector<DictionaryIndex> dictionaries(ncol);
+  std::vector<duckdb_type> types;
+  StatusOr<ColumnarTable> columns = EmptyColumns(&result, types);
+  if (!columns.ok()) {
+    duckdb_destroy_result(&result);
+    return columns.status();
+  }
+  ColumnarTable& table = *columns;
+  std::vector<DictionaryIndex> dictionaries(types.size());
   Status status;
   // duckdb_query materialises the result, so its size is known: reserve once instead of
   // growing, on huge pages (page faults on fresh memory dominate otherwise: core/memory.h).
   const idx_t expected_rows = duckdb_row_count(&result);
-  for (idx_t c = 0; c < ncol; ++c) {
-    ColumnarTable::Column col;
-    col.name = duckdb_column_name(&result, c);
-    types[c] = duckdb_column_type(&result, c);
-    switch (types[c]) {
-      case DUCKDB_TYPE_VARCHAR:
-        col.type = Type::kVarchar;
-        break;
-      case DUCKDB_TYPE_DATE:
-        col.type = Type::kDate;
-        break;
-      case DUCKDB_TYPE_BOOLEAN:
-        col.type = Type::kBoolean;
-        break;
-      case DUCKDB_TYPE_TINYINT:
-      case DUCKDB_TYPE_SMALLINT:
-      case DUCKDB_TYPE_INTEGER:
-      case DUCKDB_TYPE_UTINYINT:
-      case DUCKDB_TYPE_USMALLINT:
-      case DUCKDB_TYPE_UINTEGER:
-        col.type = Type::kInteger;
-        break;
-      case DUCKDB_TYPE_BIGINT:
-      case DUCKDB_TYPE_UBIGINT:
-        col.type = Type::kBigint;
-        break;
-      case DUCKDB_TYPE_FLOAT:
-      case DUCKDB_TYPE_DOUBLE:
-        col.type = Type::kDouble;
-        break;
-      default:
-        status = InvalidArgumentError("column " + col.name + ": DuckDB type " +
-                                      std::to_string(types[c]) +
-                                      " cannot be read as a column; cast it in SQL");
-    }
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    ColumnarTable::Column& col = table.columns[c];
     if (c == 0 && !first_dictionary.empty()) {
       if (col.type != Type::kVarchar) {
         status = InvalidArgumentError("column " + col.name +
@@ -460,79 +608,121 @@ StatusOr<ColumnarTable> Connection::QueryColumns(std::string_view sql,
     } else {
       ReserveHuge(col.numbers, expected_rows);
     }
-    table.columns.push_back(std::move(col));
   }
   while (status.ok()) {
     duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
     if (chunk == nullptr) break;
-    const idx_t n = duckdb_data_chunk_get_size(chunk);
-    for (idx_t c = 0; c < ncol; ++c) {
-      duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, c);
-      ColumnarTable::Column& col = table.columns[c];
-      switch (types[c]) {
-        case DUCKDB_TYPE_BOOLEAN:
-          AppendNumbers<bool>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_TINYINT:
-          AppendNumbers<int8_t>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_SMALLINT:
-          AppendNumbers<int16_t>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_INTEGER:
-          AppendNumbers<int32_t>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_BIGINT:
-          AppendNumbers<int64_t>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_UTINYINT:
-          AppendNumbers<uint8_t>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_USMALLINT:
-          AppendNumbers<uint16_t>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_UINTEGER:
-          AppendNumbers<uint32_t>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_UBIGINT:
-          AppendNumbers<uint64_t>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_FLOAT:
-          AppendNumbers<float>(vec, n, col.numbers);
-          col.has_nan = col.has_nan || HasValidNan<float>(vec, n);
-          break;
-        case DUCKDB_TYPE_DOUBLE:
-          AppendNumbers<double>(vec, n, col.numbers);
-          col.has_nan = col.has_nan || HasValidNan<double>(vec, n);
-          break;
-        case DUCKDB_TYPE_DATE:
-          AppendNumbers<int32_t>(vec, n, col.numbers);
-          break;
-        case DUCKDB_TYPE_VARCHAR: {
-          auto* data = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vec));
-          uint64_t* validity = duckdb_vector_get_validity(vec);
-          auto& dict = dictionaries[c];
-          for (idx_t r = 0; r < n; ++r) {
-            if (validity != nullptr && !duckdb_validity_row_is_valid(validity, r)) {
-              col.codes.push_back(-1);
-              continue;
-            }
-            const std::string_view value(duckdb_string_t_data(data + r),
-                                         duckdb_string_t_length(data[r]));
-            col.codes.push_back(dict.CodeOf(value, col.dictionary));
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    }
-    table.rows += n;
+    AppendChunk(chunk, types, dictionaries, nullptr, table);
     duckdb_destroy_data_chunk(&chunk);
   }
   duckdb_destroy_result(&result);
   if (!status.ok()) return status;
-  return table;
+  return columns;
+}
+
+// ---- TextDictionary ----
+
+struct TextDictionary::Impl {
+  std::vector<std::string> values;
+  DictionaryIndex index;
+};
+
+TextDictionary::TextDictionary() : impl_(std::make_unique<Impl>()) {}
+TextDictionary::TextDictionary(std::vector<std::string> values) : TextDictionary() {
+  impl_->values = std::move(values);
+  impl_->index.Seed(impl_->values);
+}
+TextDictionary::TextDictionary(TextDictionary&&) noexcept = default;
+TextDictionary& TextDictionary::operator=(TextDictionary&&) noexcept = default;
+TextDictionary::~TextDictionary() = default;
+
+int32_t TextDictionary::CodeOf(std::string_view value) {
+  return impl_->index.CodeOf(value, impl_->values);
+}
+void TextDictionary::CodesOf(const std::string_view* values, const bool* valid, size_t n,
+                             int32_t* out) {
+  impl_->index.CodesOf(values, valid, n, out, impl_->values);
+}
+const std::vector<std::string>& TextDictionary::values() const { return impl_->values; }
+std::vector<std::string> TextDictionary::Release() {
+  std::vector<std::string> values = std::move(impl_->values);
+  impl_ = std::make_unique<Impl>();
+  return values;
+}
+
+// ---- ColumnStream ----
+
+struct ColumnStream::Impl {
+  duckdb_prepared_statement prepared = nullptr;
+  duckdb_pending_result pending = nullptr;
+  duckdb_result result{};
+  bool has_result = false;
+  std::vector<duckdb_type> types;
+  std::vector<DictionaryIndex> dictionaries;
+  TextDictionary* shared = nullptr;
+  ColumnarTable chunk;
+  std::string sql;
+  ~Impl() {
+    if (has_result) duckdb_destroy_result(&result);
+    if (pending != nullptr) duckdb_destroy_pending(&pending);
+    if (prepared != nullptr) duckdb_destroy_prepare(&prepared);
+  }
+};
+
+ColumnStream::ColumnStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ColumnStream::ColumnStream(ColumnStream&&) noexcept = default;
+ColumnStream& ColumnStream::operator=(ColumnStream&&) noexcept = default;
+ColumnStream::~ColumnStream() = default;
+
+const ColumnarTable& ColumnStream::chunk() const { return impl_->chunk; }
+
+StatusOr<bool> ColumnStream::Next() {
+  Impl& s = *impl_;
+  for (ColumnarTable::Column& col : s.chunk.columns) {
+    col.numbers.clear();
+    col.codes.clear();
+  }
+  s.chunk.rows = 0;
+  duckdb_data_chunk chunk = duckdb_fetch_chunk(s.result);
+  if (chunk == nullptr) {
+    const char* error = duckdb_result_error(&s.result);
+    if (error != nullptr && *error != '\0') {
+      return InvalidArgumentError(FirstLines(error) + " (in: " + Abbrev(s.sql) + ")");
+    }
+    return false;
+  }
+  AppendChunk(chunk, s.types, s.dictionaries, s.shared, s.chunk);
+  duckdb_destroy_data_chunk(&chunk);
+  return true;
+}
+
+StatusOr<ColumnStream> Connection::StreamColumns(std::string_view sql,
+                                                 TextDictionary* first_dictionary) {
+  auto impl = std::make_unique<ColumnStream::Impl>();
+  impl->sql = std::string(sql);
+  auto fail = [&](const char* error) {
+    return InvalidArgumentError(FirstLines(error != nullptr ? error : "unknown error") +
+                                " (in: " + Abbrev(sql) + ")");
+  };
+  if (duckdb_prepare(impl_->con, impl->sql.c_str(), &impl->prepared) == DuckDBError) {
+    return fail(duckdb_prepare_error(impl->prepared));
+  }
+  if (duckdb_pending_prepared_streaming(impl->prepared, &impl->pending) == DuckDBError) {
+    return fail(duckdb_pending_error(impl->pending));
+  }
+  const duckdb_state st = duckdb_execute_pending(impl->pending, &impl->result);
+  impl->has_result = true;
+  if (st == DuckDBError) return fail(duckdb_result_error(&impl->result));
+  ASSIGN_OR_RETURN(impl->chunk, EmptyColumns(&impl->result, impl->types));
+  impl->dictionaries.resize(impl->types.size());
+  if (first_dictionary != nullptr) {
+    if (impl->chunk.columns.empty() || impl->chunk.columns[0].type != Type::kVarchar) {
+      return InvalidArgumentError("a shared dictionary needs a text first column (in: " +
+                                  Abbrev(sql) + ")");
+    }
+    impl->shared = first_dictionary;
+  }
+  return ColumnStream(std::move(impl));
 }
 
 StatusOr<int64_t> Connection::QueryInt(std::string_view sql) {

@@ -71,6 +71,55 @@ struct ColumnarTable {
 
 class Connection;
 
+// Distinct text values coded 0, 1, ... in first-seen order, with a hash index of them: one
+// dictionary that several reads share (ColumnStream codes its first column with it), so equal
+// text gets equal codes across queries without re-indexing the values for each. Move-only.
+class TextDictionary {
+ public:
+  TextDictionary();
+  // Starts with `values` (distinct), coded by their position.
+  explicit TextDictionary(std::vector<std::string> values);
+  TextDictionary(TextDictionary&&) noexcept;
+  TextDictionary& operator=(TextDictionary&&) noexcept;
+  ~TextDictionary();
+
+  // The code of `value`, adding it when it is new.
+  int32_t CodeOf(std::string_view value);
+  // The codes of `n` values at once (-1 where `valid` is false), faster than one by one.
+  void CodesOf(const std::string_view* values, const bool* valid, size_t n, int32_t* out);
+  const std::vector<std::string>& values() const;
+  // Hands the values over and leaves the dictionary empty.
+  std::vector<std::string> Release();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A query's result read chunk by chunk, for work that reduces rows as they arrive: neither
+// DuckDB nor the caller holds the whole result (Connection::StreamColumns). chunk() holds the
+// current chunk's cells only (up to 2048 rows), in QueryColumns' form; a text column keeps one
+// dictionary across chunks, so its codes stay valid from chunk to chunk. Rows arrive in the
+// order QueryColumns would return them. The connection must outlive the stream and run
+// nothing else until the stream is done or destroyed.
+class ColumnStream {
+ public:
+  ColumnStream(ColumnStream&&) noexcept;
+  ColumnStream& operator=(ColumnStream&&) noexcept;
+  ~ColumnStream();
+
+  // Reads the next chunk into chunk(): false at the end of the result. InvalidArgument with
+  // DuckDB's message when the query fails while it runs.
+  StatusOr<bool> Next();
+  const ColumnarTable& chunk() const;
+
+ private:
+  friend class Connection;
+  struct Impl;
+  explicit ColumnStream(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 class Database {
  public:
   // Opens (creating if needed) a database file, or an in-memory one for path ":memory:" or "".
@@ -126,6 +175,12 @@ class Connection {
   // codes from first_dictionary.size() on.
   StatusOr<ColumnarTable> QueryColumns(std::string_view sql,
                                        const std::vector<std::string>& first_dictionary);
+  // Runs a query and streams its result (ColumnStream). With `first_dictionary`, the first
+  // column (which must be text) is coded with it, and new values are added to it; the
+  // dictionary must outlive the stream. InvalidArgument for SQL errors and for a column of a
+  // type ColumnarTable cannot hold.
+  StatusOr<ColumnStream> StreamColumns(std::string_view sql,
+                                       TextDictionary* first_dictionary = nullptr);
   // Runs a query expected to return one row with one integer cell.
   StatusOr<int64_t> QueryInt(std::string_view sql);
 

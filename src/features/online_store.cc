@@ -150,6 +150,58 @@ StatusOr<std::string> OnlineSourceSql(const config::Project& project,
          DatedRowsCondition() + " AND " + QuoteIdent(v.event_time) + " <= " + as_of;
 }
 
+// An aggregate feature that is one plain call of count, sum, avg, min or max over a row
+// expression ("avg(fe_1::DOUBLE)" -> {"avg", "fe_1::DOUBLE"}; "count(*)" and "count()" give
+// "*"), or nullopt: anything else (two calls, a FILTER or OVER clause, DISTINCT, an ORDER BY
+// inside the call) is left to DuckDB. The argument's parentheses and quotes must balance, so
+// "sum(a) + sum(b)" is not one call.
+std::optional<std::pair<std::string, std::string>> PlainAggregate(const std::string& expr) {
+  auto trim = [](std::string t) {
+    t.erase(0, t.find_first_not_of(" \t\r\n"));
+    t.erase(t.find_last_not_of(" \t\r\n") + 1);
+    return t;
+  };
+  const std::string e = trim(expr);
+  const size_t open = e.find('(');
+  if (open == std::string::npos || e.back() != ')') return std::nullopt;
+  std::string function = trim(e.substr(0, open));
+  for (char& c : function) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (function != "count" && function != "sum" && function != "avg" && function != "min" &&
+      function != "max") {
+    return std::nullopt;
+  }
+  // The call's own closing parenthesis must be the last character.
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = open; i < e.size(); ++i) {
+    const char c = e[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')' && --depth == 0 && i + 1 != e.size()) {
+      return std::nullopt;
+    }
+  }
+  if (depth != 0 || quote != 0) return std::nullopt;
+  std::string arg = trim(e.substr(open + 1, e.size() - open - 2));
+  std::string head = arg.substr(0, 9);
+  for (char& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (head.starts_with("DISTINCT") || head.starts_with("ALL ") || head.starts_with("ALL\t")) {
+    return std::nullopt;
+  }
+  if (arg.empty()) {
+    if (function != "count") return std::nullopt;
+    arg = "*";
+  }
+  if (arg == "*" && function != "count") return std::nullopt;
+  return std::make_pair(function, arg);
+}
+
 // Every entity's features as of `as_of`, with the columns and semantics of FeatureSql over the
 // events (entity, as_of) (a test holds the two equal). Because every event has the same
 // decision date, each view is one pass over its source grouped by entity instead of a join of
@@ -173,6 +225,14 @@ struct OnlineQuery {
     size_t view = 0;        // index into the feature set's views
     std::string rows;       // _e, _asof, the features: at most one row per (non-null) entity
     std::string unmatched;  // one row: the features of an entity that has no row above
+    // The view's source rows one by one, for computing `rows` in C++ (ScanLatest,
+    // ScanAggregate) instead of DuckDB's GROUP BY and join: _e, _t, then for a latest view
+    // _asof and the features (uncast), for an aggregate view each call's argument (_a0, ...).
+    std::string scan;
+    std::string count;  // a latest view: SELECT count(*) of the rows `scan` reads
+    // An aggregate view whose every feature is one plain call (PlainAggregate): the calls, in
+    // feature order, or empty when DuckDB computes the view.
+    std::vector<SpineWindowPlan::Aggregate> calls;
   };
   std::vector<Part> parts;  // the latest and aggregate views, in view order
 };
@@ -229,6 +289,13 @@ StatusOr<OnlineQuery> OnlineFeatureSql(const config::Project& project,
               "EXCLUDE (" + kDecisionDate + "), " + as_of + " AS " + kDecisionDate +
               " FROM (SELECT 1 AS _one) o LEFT JOIN " + name + "_src s ON FALSE))";
       part.unmatched = "SELECT " + names.substr(2) + " FROM " + name + "_null";
+      std::string scanned;
+      for (const auto& f : v.features) {
+        scanned += ", CASE WHEN " + keep + " THEN (" + f.expr + ") END AS " + QuoteIdent(f.name);
+      }
+      part.scan = "SELECT _e, _t, CASE WHEN " + keep + " THEN _t END AS " + asof_col + scanned +
+                  " FROM " + name + "_src WHERE _e IS NOT NULL";
+      part.count = "SELECT count(*)::DOUBLE FROM " + name + "_src WHERE _e IS NOT NULL";
     } else {
       std::string where = v.strict ? "_t < " + as_of : "TRUE";
       if (v.window_days > 0) {
@@ -239,6 +306,23 @@ StatusOr<OnlineQuery> OnlineFeatureSql(const config::Project& project,
               "_empty AS (SELECT NULL::DATE AS _none" + cols + " FROM (" + source +
               ") WHERE FALSE)";
       part.unmatched = "SELECT " + names.substr(2) + " FROM " + name + "_empty";
+      std::string args;
+      for (const auto& f : v.features) {
+        std::optional<std::pair<std::string, std::string>> call = PlainAggregate(f.expr);
+        if (!call) {
+          part.calls.clear();
+          break;
+        }
+        SpineWindowPlan::Aggregate a;
+        a.function = call->first;
+        if (call->second != "*") {
+          a.argument = static_cast<int>(part.calls.size());
+          args += ", (" + call->second + ") AS _a" + std::to_string(a.argument);
+        }
+        part.calls.push_back(a);
+      }
+      part.scan = "SELECT _e, _t" + args + " FROM (" + source + ") WHERE " + where +
+                  " AND _e IS NOT NULL";
     }
     query.parts.push_back(std::move(part));
   }
@@ -318,6 +402,421 @@ Status CodeIntegers(db::ColumnarTable::Column& col) {
   return OkStatus();
 }
 
+// What every view's part shares while it is placed on the snapshot's rows.
+struct Placement {
+  const config::Project& project;
+  db::Connection& con;
+  const OnlineQuery& query;
+  db::TextDictionary& entities;  // the spine's entities: codes 0..n-1 (views may add more)
+  const std::vector<uint32_t>& position_of;  // entity code -> file position, for codes < n
+  size_t n = 0;
+  double limit = 0;       // as_of, in days
+  std::string& violated;  // the smallest view name that failed the point-in-time audit
+  void Violated(const std::string& view) {
+    if (violated.empty() || view < violated) violated = view;
+  }
+};
+
+// DuckDB's rows of a view (`rows`: at most one per entity, _e, _asof, the features cast to
+// DOUBLE or VARCHAR), placed at their entity's file position.
+StatusOr<std::vector<db::ColumnarTable::Column>> PlaceQueryRows(
+    Placement& p, const config::FeatureView& v, const std::string& sql,
+    const db::ColumnarTable& unmatched) {
+  ASSIGN_OR_RETURN(db::ColumnarTable rows, p.con.QueryColumns(sql, p.entities.values()));
+  // A row dated after as_of would be a leak (the query's own filter keeps them out: this
+  // checks it). Strict aggregate windows end the day before.
+  const bool strict = v.kind == config::ViewKind::kAggregate && v.strict;
+  const std::vector<double>& asof = rows.columns[1].numbers;
+  std::vector<uint32_t> target(rows.rows, UINT32_MAX);
+  std::vector<bool> seen(p.n, false);
+  for (size_t r = 0; r < rows.rows; ++r) {
+    const int32_t c = rows.columns[0].codes[r];
+    if (c < 0 || static_cast<size_t>(c) >= p.n) continue;  // not a spine entity
+    const uint32_t at = p.position_of[c];
+    if (seen[at]) {
+      return FailedPreconditionError("feature view \"" + v.name + "\": " +
+                                     p.project.features.spine.entity + " " +
+                                     p.entities.values()[c] +
+                                     " has more than one row; nothing was published");
+    }
+    seen[at] = true;
+    target[r] = at;
+    if (asof[r] > p.limit || (strict && asof[r] == p.limit)) p.Violated(v.name);
+  }
+  std::vector<db::ColumnarTable::Column> out;
+  for (size_t k = 0; k < v.features.size(); ++k) {
+    db::ColumnarTable::Column& from = rows.columns[k + 2];
+    const db::ColumnarTable::Column& fill = unmatched.columns[k];
+    db::ColumnarTable::Column col;
+    col.name = from.name;
+    col.type = from.type;
+    if (from.is_text()) {
+      int32_t fill_code = -1;
+      if (fill.codes[0] >= 0) {  // the fill's code in this column's dictionary
+        const std::string& text = fill.dictionary[fill.codes[0]];
+        const auto at = std::find(from.dictionary.begin(), from.dictionary.end(), text);
+        fill_code = static_cast<int32_t>(at - from.dictionary.begin());
+        if (at == from.dictionary.end()) from.dictionary.push_back(text);
+      }
+      ReserveHuge(col.codes, p.n);
+      col.codes.assign(p.n, fill_code);
+      for (size_t r = 0; r < rows.rows; ++r) {
+        if (target[r] != UINT32_MAX) col.codes[target[r]] = from.codes[r];
+      }
+      col.dictionary = std::move(from.dictionary);
+    } else {
+      ReserveHuge(col.numbers, p.n);
+      col.numbers.assign(p.n, fill.numbers[0]);
+      for (size_t r = 0; r < rows.rows; ++r) {
+        if (target[r] != UINT32_MAX) col.numbers[target[r]] = from.numbers[r];
+      }
+    }
+    out.push_back(std::move(col));
+  }
+  return out;
+}
+
+// Positions are visited in blocks of this many when row-major staging is turned into columns:
+// a block's rows stay in cache while every column takes its cells from them.
+constexpr size_t kTransposeBlock = 2048;
+
+// Each row of a stream chunk: the file position of its entity, or UINT32_MAX when the entity is
+// not in the spine (codes from the shared dictionary beyond the spine's).
+void PositionsOf(const Placement& p, const db::ColumnarTable& chunk, std::vector<uint32_t>& at) {
+  at.resize(chunk.rows);
+  const std::vector<int32_t>& codes = chunk.columns[0].codes;
+  for (size_t r = 0; r < chunk.rows; ++r) {
+    const int32_t c = codes[r];
+    at[r] = c < 0 || static_cast<size_t>(c) >= p.n ? UINT32_MAX : p.position_of[c];
+  }
+}
+
+// A latest view computed from its source rows one by one (part.scan): each spine entity keeps
+// its row with the greatest event time. Two rows at that time are an error when the source's
+// keys say (entity, time) is unique (as the SQL join finds both), else the first read wins
+// (DISTINCT ON keeps an arbitrary one). `casts` turns the features into DOUBLE or VARCHAR
+// columns, as the query path reads them. A kept row's cells are staged row-major by file
+// position (one place in memory per row, where a column each would scatter every cell), then
+// turned into columns.
+StatusOr<std::vector<db::ColumnarTable::Column>> ScanLatest(
+    Placement& p, const config::FeatureView& v, const OnlineQuery::Part& part,
+    const std::string& casts, const db::ColumnarTable& unmatched) {
+  using Column = db::ColumnarTable::Column;
+  const bool unique = UniqueByEntityAndTime(p.project, v);
+  ASSIGN_OR_RETURN(db::ColumnStream stream,
+                   p.con.StreamColumns(p.query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q._t, q." +
+                                           QuoteIdent("_asof_" + v.name) + casts + " FROM (" +
+                                           part.scan + ") q",
+                                       &p.entities));
+  const db::ColumnarTable& chunk = stream.chunk();
+  const size_t features = v.features.size();
+  // Feature k's slot among the numbers or among the text codes of a staged row.
+  std::vector<size_t> slot(features);
+  size_t numbers = 0, texts = 0;
+  for (size_t k = 0; k < features; ++k) slot[k] = chunk.columns[k + 3].is_text() ? texts++ : numbers++;
+  std::vector<double> staged_numbers;
+  std::vector<int32_t> staged_codes;
+  ReserveHuge(staged_numbers, p.n * numbers);
+  staged_numbers.resize(p.n * numbers);
+  ReserveHuge(staged_codes, p.n * texts);
+  staged_codes.resize(p.n * texts);
+  // Each position's kept row: its event time (NaN: none) and as-of date.
+  std::vector<double> best_time(p.n, std::numeric_limits<double>::quiet_NaN());
+  std::vector<double> best_asof(p.n, std::numeric_limits<double>::quiet_NaN());
+  std::vector<uint32_t> at;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool more, stream.Next());
+    if (!more) break;
+    PositionsOf(p, chunk, at);
+    const std::vector<double>& time = chunk.columns[1].numbers;
+    const std::vector<double>& asof = chunk.columns[2].numbers;
+    for (size_t r = 0; r < chunk.rows; ++r) {
+      const uint32_t pos = at[r];
+      if (pos == UINT32_MAX) continue;
+      const double best = best_time[pos];
+      if (!std::isnan(best) && time[r] <= best) {
+        if (time[r] == best && unique) {
+          return FailedPreconditionError(
+              "feature view \"" + v.name + "\": " + p.project.features.spine.entity + " " +
+              p.entities.values()[chunk.columns[0].codes[r]] +
+              " has more than one row; nothing was published");
+        }
+        at[r] = UINT32_MAX;  // an older row: not kept
+        continue;
+      }
+      best_time[pos] = time[r];
+      best_asof[pos] = asof[r];
+    }
+    // A position kept twice in one chunk: the later row (the greater time) was marked last,
+    // so writing in row order leaves it.
+    for (size_t k = 0; k < features; ++k) {
+      const Column& from = chunk.columns[k + 3];
+      if (from.is_text()) {
+        int32_t* dst = staged_codes.data() + slot[k];
+        for (size_t r = 0; r < chunk.rows; ++r) {
+          if (at[r] != UINT32_MAX) dst[size_t{at[r]} * texts] = from.codes[r];
+        }
+      } else {
+        double* dst = staged_numbers.data() + slot[k];
+        for (size_t r = 0; r < chunk.rows; ++r) {
+          if (at[r] != UINT32_MAX) dst[size_t{at[r]} * numbers] = from.numbers[r];
+        }
+      }
+    }
+  }
+  for (const double a : best_asof) {
+    if (a > p.limit) {
+      p.Violated(v.name);
+      break;
+    }
+  }
+  // The columns: a position without a row gets the unmatched row's cell.
+  std::vector<Column> out;
+  std::vector<int32_t> fill_code(features, -1);
+  for (size_t k = 0; k < features; ++k) {
+    const Column& from = chunk.columns[k + 3];
+    Column col;
+    col.name = from.name;
+    col.type = from.type;
+    const Column& fill = unmatched.columns[k];
+    if (from.is_text()) {
+      col.dictionary = from.dictionary;
+      if (fill.codes[0] >= 0) {
+        const std::string& text = fill.dictionary[fill.codes[0]];
+        auto found = std::find(col.dictionary.begin(), col.dictionary.end(), text);
+        fill_code[k] = static_cast<int32_t>(found - col.dictionary.begin());
+        if (found == col.dictionary.end()) col.dictionary.push_back(text);
+      }
+      ReserveHuge(col.codes, p.n);
+      col.codes.resize(p.n);
+    } else {
+      ReserveHuge(col.numbers, p.n);
+      col.numbers.resize(p.n);
+    }
+    out.push_back(std::move(col));
+  }
+  for (size_t begin = 0; begin < p.n; begin += kTransposeBlock) {
+    const size_t end = std::min(p.n, begin + kTransposeBlock);
+    for (size_t k = 0; k < features; ++k) {
+      Column& col = out[k];
+      if (col.is_text()) {
+        const int32_t* src = staged_codes.data() + slot[k];
+        for (size_t i = begin; i < end; ++i) {
+          col.codes[i] = std::isnan(best_time[i]) ? fill_code[k] : src[i * texts];
+        }
+      } else {
+        const double* src = staged_numbers.data() + slot[k];
+        const double fill = unmatched.columns[k].numbers[0];
+        for (size_t i = begin; i < end; ++i) {
+          col.numbers[i] = std::isnan(best_time[i]) ? fill : src[i * numbers];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// An aggregate view whose features are plain calls (part.calls) computed from the window's
+// source rows one by one (part.scan): per spine entity, count(*), count(x), sum, avg, min and
+// max of the arguments, and the latest event time for the audit. Integer arguments are summed
+// in int64 (exact, as DuckDB's HUGEINT sum), DOUBLE ones in double in the order read (DuckDB's
+// own order differs: equal within rounding); a mean is the sum over the count in double, as
+// DuckDB divides. The running values are kept row-major by file position, so a source row
+// updates one place in memory, and turned into columns at the end. nullopt (the caller runs
+// DuckDB's GROUP BY) for what this cannot reproduce: min/max/sum/avg of text, a NaN argument
+// (DuckDB orders NaN above every number), an integer beyond 2^53 or a sum beyond int64.
+StatusOr<std::optional<std::vector<db::ColumnarTable::Column>>> ScanAggregate(
+    Placement& p, const config::FeatureView& v, const OnlineQuery::Part& part) {
+  using Column = db::ColumnarTable::Column;
+  const std::optional<std::vector<Column>> decline;
+  std::string args;
+  for (const auto& call : part.calls) {
+    if (call.argument >= 0) args += ", q._a" + std::to_string(call.argument);
+  }
+  ASSIGN_OR_RETURN(db::ColumnStream stream,
+                   p.con.StreamColumns(p.query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q._t" +
+                                           args + " FROM (" + part.scan + ") q",
+                                       &p.entities));
+  const db::ColumnarTable& chunk = stream.chunk();
+  enum class Kind { kCountStar, kCount, kSum, kAvg, kMin, kMax };
+  struct State {
+    Kind kind = Kind::kCountStar;
+    int column = -1;       // the argument's chunk column
+    bool integer = false;  // an integer argument (summed in int64)
+    // Slots in a position's staged values: doubles (a double sum, min, max) and int64 (an
+    // integer sum); -1 when unused.
+    int value = -1, isum = -1;
+    // count(x), sum, avg: null arguments per position, allocated at the first null (a count
+    // is the entity's rows less these).
+    std::vector<uint32_t> nulls;
+  };
+  std::vector<State> states;
+  int values = 0, isums = 0;
+  int next_column = 2;
+  for (const auto& call : part.calls) {
+    State st;
+    const std::string& f = call.function;
+    st.kind = call.argument < 0 ? Kind::kCountStar
+              : f == "count"    ? Kind::kCount
+              : f == "sum"      ? Kind::kSum
+              : f == "avg"      ? Kind::kAvg
+              : f == "min"      ? Kind::kMin
+                                : Kind::kMax;
+    if (call.argument >= 0) {
+      st.column = next_column++;
+      const Column& arg = chunk.columns[st.column];
+      if (st.kind != Kind::kCount && arg.is_text()) return decline;
+      st.integer = arg.type == db::Type::kInteger || arg.type == db::Type::kBigint ||
+                   arg.type == db::Type::kBoolean;
+    }
+    const bool sum = st.kind == Kind::kSum || st.kind == Kind::kAvg;
+    if (sum && st.integer) st.isum = isums++;
+    if ((sum && !st.integer) || st.kind == Kind::kMin || st.kind == Kind::kMax) {
+      st.value = values++;
+    }
+    states.push_back(std::move(st));
+  }
+  // min/max start as NaN (no value yet), sums and counts as 0.
+  std::vector<double> value;
+  std::vector<int64_t> isum;
+  std::vector<uint32_t> count;  // rows per position
+  ReserveHuge(value, p.n * values);
+  value.assign(p.n * values, 0.0);
+  for (const State& st : states) {
+    if (st.kind == Kind::kMin || st.kind == Kind::kMax) {
+      for (size_t i = 0; i < p.n; ++i) {
+        value[i * values + st.value] = std::numeric_limits<double>::quiet_NaN();
+      }
+    }
+  }
+  ReserveHuge(isum, p.n * isums);
+  isum.assign(p.n * isums, 0);
+  ReserveHuge(count, p.n);
+  count.assign(p.n, 0);
+  constexpr double kExact = 9007199254740992.0;  // 2^53
+  std::vector<double> latest(p.n, std::numeric_limits<double>::quiet_NaN());
+  std::vector<uint32_t> at;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool more, stream.Next());
+    if (!more) break;
+    PositionsOf(p, chunk, at);
+    const size_t rows = chunk.rows;
+    const std::vector<double>& time = chunk.columns[1].numbers;
+    for (size_t r = 0; r < rows; ++r) {
+      const uint32_t pos = at[r];
+      if (pos == UINT32_MAX) continue;
+      ++count[pos];
+      if (!(time[r] <= latest[pos])) latest[pos] = time[r];
+    }
+    for (State& st : states) {
+      if (st.kind == Kind::kCountStar) continue;
+      const Column& arg = chunk.columns[st.column];
+      if (arg.has_nan) return decline;
+      auto null_at = [&](uint32_t pos) {
+        if (st.kind == Kind::kMin || st.kind == Kind::kMax) return;
+        if (st.nulls.empty()) {
+          ReserveHuge(st.nulls, p.n);
+          st.nulls.assign(p.n, 0);
+        }
+        ++st.nulls[pos];
+      };
+      if (arg.is_text()) {  // count(x) of text
+        for (size_t r = 0; r < rows; ++r) {
+          if (at[r] != UINT32_MAX && arg.codes[r] < 0) null_at(at[r]);
+        }
+        continue;
+      }
+      const std::vector<double>& x = arg.numbers;
+      if (st.integer) {
+        for (size_t r = 0; r < rows; ++r) {
+          if (!(std::fabs(x[r]) <= kExact) && !std::isnan(x[r])) return decline;
+        }
+      }
+      double* val = st.value >= 0 ? value.data() + st.value : nullptr;
+      int64_t* is = st.isum >= 0 ? isum.data() + st.isum : nullptr;
+      for (size_t r = 0; r < rows; ++r) {
+        const size_t pos = at[r];
+        const double xv = x[r];
+        if (pos == UINT32_MAX) continue;
+        if (std::isnan(xv)) {
+          null_at(static_cast<uint32_t>(pos));
+          continue;
+        }
+        switch (st.kind) {
+          case Kind::kCount:
+            break;
+          case Kind::kSum:
+          case Kind::kAvg:
+            if (is != nullptr) {
+              if (__builtin_add_overflow(is[pos * isums], static_cast<int64_t>(xv),
+                                         &is[pos * isums])) {
+                return decline;
+              }
+            } else {
+              val[pos * values] += xv;
+            }
+            break;
+          case Kind::kMin:
+            if (!(xv >= val[pos * values])) val[pos * values] = xv;
+            break;
+          case Kind::kMax:
+            if (!(xv <= val[pos * values])) val[pos * values] = xv;
+            break;
+          case Kind::kCountStar:
+            break;
+        }
+      }
+    }
+  }
+  const double strict_limit = v.strict ? p.limit - 1 : p.limit;
+  for (const double t : latest) {
+    if (t > strict_limit) {
+      p.Violated(v.name);
+      break;
+    }
+  }
+  // The features: an entity without a row in the window has count 0 and NULL for the rest,
+  // as the query path's unmatched row gives it.
+  constexpr double kNull = std::numeric_limits<double>::quiet_NaN();
+  std::vector<Column> out(states.size());
+  for (size_t k = 0; k < states.size(); ++k) {
+    out[k].name = v.features[k].name;
+    out[k].type = db::Type::kDouble;
+    ReserveHuge(out[k].numbers, p.n);
+    out[k].numbers.resize(p.n);
+  }
+  for (size_t begin = 0; begin < p.n; begin += kTransposeBlock) {
+    const size_t end = std::min(p.n, begin + kTransposeBlock);
+    for (size_t k = 0; k < states.size(); ++k) {
+      const State& st = states[k];
+      double* dst = out[k].numbers.data();
+      for (size_t i = begin; i < end; ++i) {
+        const uint32_t c = count[i] - (st.nulls.empty() ? 0 : st.nulls[i]);
+        switch (st.kind) {
+          case Kind::kCountStar:
+          case Kind::kCount:
+            dst[i] = static_cast<double>(c);
+            break;
+          case Kind::kSum:
+          case Kind::kAvg: {
+            const double total = st.isum >= 0 ? static_cast<double>(isum[i * isums + st.isum])
+                                              : value[i * values + st.value];
+            dst[i] = c == 0                  ? kNull
+                     : st.kind == Kind::kAvg ? total / static_cast<double>(c)
+                                             : total;
+            break;
+          }
+          case Kind::kMin:
+          case Kind::kMax:
+            dst[i] = value[i * values + st.value];
+            break;
+        }
+      }
+    }
+  }
+  return std::optional<std::vector<Column>>(std::move(out));
+}
+
 // The snapshot's rows, checked and ordered by entity: the entity as text and every feature as
 // DOUBLE (numbers, booleans) or VARCHAR (the rest). The spine and each latest or aggregate view
 // are read as separate queries (OnlineQuery) and placed on the spine's rows by the entity's
@@ -330,7 +829,8 @@ Status CodeIntegers(db::ColumnarTable::Column& col) {
 // ORDER BY: DuckDB would copy every wide row through its sort.
 StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connection& con,
                                      const OnlineQuery& query, Date as_of, db::Table& types,
-                                     std::optional<bool> latest_spine_by_scan) {
+                                     std::optional<bool> latest_spine_by_scan,
+                                     std::optional<bool> views_by_scan) {
   const config::FeatureSet& set = project.features;
   const FeatureSchema schema = SchemaOf(set);
   // `types`: the spine's DESCRIBE row of the entity (_e), then every feature's from the part
@@ -513,14 +1013,12 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
   // Each view's rows, placed at their entity's file position by the entity's dictionary code.
   std::map<std::string, db::ColumnarTable::Column> by_feature;
   std::string violated;  // the smallest view name, so the message does not depend on row order
-  std::vector<uint32_t> target;
+  // The spine's entities, shared by every view's read (their codes stay 0..n-1).
+  db::TextDictionary entities(std::move(spine.columns[0].dictionary));
+  Placement placement{project, con, query, entities, position_of, n,
+                      static_cast<double>(as_of.days()), violated};
   for (const OnlineQuery::Part& part : query.parts) {
     const config::FeatureView& v = set.views[part.view];
-    ASSIGN_OR_RETURN(db::ColumnarTable rows,
-                     con.QueryColumns(query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q." +
-                                          QuoteIdent("_asof_" + v.name) + casts(v.features) +
-                                          " FROM (" + part.rows + ") q",
-                                      ent.dictionary));
     ASSIGN_OR_RETURN(db::ColumnarTable unmatched,
                      con.QueryColumns(query.with + " SELECT " + casts(v.features).substr(2) +
                                       " FROM (" + part.unmatched + ") q"));
@@ -528,58 +1026,39 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
       return InternalError("feature view \"" + v.name + "\": the unmatched row query gave " +
                            std::to_string(unmatched.rows) + " rows");
     }
-    // A row dated after as_of would be a leak (the query's own filter keeps them out: this
-    // checks it). Strict aggregate windows end the day before.
-    const bool strict = v.kind == config::ViewKind::kAggregate && v.strict;
-    const double limit = static_cast<double>(as_of.days());
-    const std::vector<double>& asof = rows.columns[1].numbers;
-    target.assign(rows.rows, UINT32_MAX);
-    std::vector<bool> seen(n, false);
-    for (size_t r = 0; r < rows.rows; ++r) {
-      const int32_t c = rows.columns[0].codes[r];
-      if (c < 0 || static_cast<size_t>(c) >= position_of.size()) continue;  // not a spine entity
-      const uint32_t at = position_of[c];
-      if (seen[at]) {
-        return FailedPreconditionError("feature view \"" + v.name + "\": " + set.spine.entity +
-                                       " " + ent.dictionary[c] +
-                                       " has more than one row; nothing was published");
+    std::optional<std::vector<db::ColumnarTable::Column>> placed;
+    if (views_by_scan.value_or(true) && v.kind == config::ViewKind::kLatest) {
+      // The scan evaluates the expressions on every source row, DuckDB's GROUP BY on the
+      // latest rows only: scan when the source has few rows more than the spine has entities.
+      bool scan = true;
+      if (!views_by_scan) {
+        ASSIGN_OR_RETURN(db::Table count, con.Query(query.with + " " + part.count));
+        scan = std::get<double>(count.rows[0][0]) <= 1.5 * static_cast<double>(n);
       }
-      seen[at] = true;
-      target[r] = at;
-      if (asof[r] > limit || (strict && asof[r] == limit)) {
-        if (violated.empty() || v.name < violated) violated = v.name;
+      if (scan) {
+        ASSIGN_OR_RETURN(placed, ScanLatest(placement, v, part, casts(v.features), unmatched));
       }
+    } else if (views_by_scan.value_or(true) && !part.calls.empty() &&
+               std::all_of(v.features.begin(), v.features.end(),
+                           [&](const config::Feature& f) { return numeric[f.name]; })) {
+      ASSIGN_OR_RETURN(placed, ScanAggregate(placement, v, part));
     }
-    for (size_t k = 0; k < v.features.size(); ++k) {
-      db::ColumnarTable::Column& from = rows.columns[k + 2];
-      const db::ColumnarTable::Column& fill = unmatched.columns[k];
-      db::ColumnarTable::Column col;
-      col.name = from.name;
-      col.type = from.type;
-      if (from.is_text()) {
-        int32_t fill_code = -1;
-        if (fill.codes[0] >= 0) {  // the fill's code in this column's dictionary
-          const std::string& text = fill.dictionary[fill.codes[0]];
-          const auto at = std::find(from.dictionary.begin(), from.dictionary.end(), text);
-          fill_code = static_cast<int32_t>(at - from.dictionary.begin());
-          if (at == from.dictionary.end()) from.dictionary.push_back(text);
-        }
-        ReserveHuge(col.codes, n);
-        col.codes.assign(n, fill_code);
-        for (size_t r = 0; r < rows.rows; ++r) {
-          if (target[r] != UINT32_MAX) col.codes[target[r]] = from.codes[r];
-        }
-        col.dictionary = std::move(from.dictionary);
-      } else {
-        ReserveHuge(col.numbers, n);
-        col.numbers.assign(n, fill.numbers[0]);
-        for (size_t r = 0; r < rows.rows; ++r) {
-          if (target[r] != UINT32_MAX) col.numbers[target[r]] = from.numbers[r];
-        }
-      }
-      by_feature[col.name] = std::move(col);
+    if (!placed) {
+      ASSIGN_OR_RETURN(placed,
+                       PlaceQueryRows(placement, v,
+                                      query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q." +
+                                          QuoteIdent("_asof_" + v.name) + casts(v.features) +
+                                          " FROM (" + part.rows + ") q",
+                                      unmatched));
+    }
+    for (db::ColumnarTable::Column& col : *placed) {
+      std::string name = col.name;
+      by_feature[name] = std::move(col);
     }
   }
+  // The entities' dictionary back on the spine's column, without what the views added.
+  spine.columns[0].dictionary = entities.Release();
+  spine.columns[0].dictionary.resize(n);
   if (!violated.empty()) {
     return FailedPreconditionError("point-in-time audit: feature view \"" + violated +
                                    "\" used source rows dated after as_of; nothing was "
@@ -733,7 +1212,8 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
   ASSIGN_OR_RETURN(const OnlineQuery query, OnlineFeatureSql(project, mart, s.as_of));
   db::Table types;
   ASSIGN_OR_RETURN(const OnlineRows rows, QueryOnlineRows(project, con, query, s.as_of, types,
-                                                          options.latest_spine_by_scan));
+                                                          options.latest_spine_by_scan,
+                                                          options.views_by_scan));
   s.rows = static_cast<int64_t>(rows.table.rows);
   if (s.rows == 0) {
     return FailedPreconditionError("feature spine " + project.features.spine.source +
