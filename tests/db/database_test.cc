@@ -244,5 +244,118 @@ TEST(Connection, QueryColumnsWithASeedCodesTheFirstColumnByTheSeed) {
   EXPECT_NE(bad.status().message().find("num"), std::string::npos);
 }
 
+// A streamed result arrives chunk by chunk with the cells QueryColumns reads; text codes stay
+// valid across chunks, and a shared dictionary codes the first column across streams.
+TEST(Connection, StreamColumnsReadsChunksWithOneDictionaryPerColumn) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  auto con = db->Connect();
+  ASSERT_TRUE(con.ok());
+  const std::string sql =
+      "SELECT 'id' || (i % 1500) AS e, i::BIGINT AS n, CASE WHEN i % 10 = 0 THEN NULL ELSE "
+      "i / 2.0 END AS x, CASE WHEN i % 7 = 0 THEN NULL ELSE ['a', 'b', 'c'][i % 3 + 1] END AS s "
+      "FROM range(5000) t(i) ORDER BY i";
+  auto whole = con->QueryColumns(sql);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  TextDictionary ids({"id7", "other"});  // id7 keeps code 0
+  auto stream = con->StreamColumns(sql, &ids);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  size_t rows = 0, chunks = 0;
+  while (true) {
+    auto more = stream->Next();
+    ASSERT_TRUE(more.ok()) << more.status().ToString();
+    if (!*more) break;
+    const ColumnarTable& c = stream->chunk();
+    ASSERT_LE(c.rows, 2048u);
+    ASSERT_EQ(c.columns[1].numbers.size(), c.rows);  // this chunk's cells only
+    ++chunks;
+    for (size_t r = 0; r < c.rows; ++r, ++rows) {
+      EXPECT_EQ(ids.values()[c.columns[0].codes[r]],
+                whole->columns[0].dictionary[whole->columns[0].codes[rows]]);
+      EXPECT_EQ(c.columns[1].numbers[r], whole->columns[1].numbers[rows]);
+      const double x = c.columns[2].numbers[r], want = whole->columns[2].numbers[rows];
+      EXPECT_TRUE(x == want || (std::isnan(x) && std::isnan(want))) << "row " << rows;
+      const int32_t code = c.columns[3].codes[r];
+      const int32_t want_code = whole->columns[3].codes[rows];
+      ASSERT_EQ(code < 0, want_code < 0) << "row " << rows;
+      if (code >= 0) {
+        EXPECT_EQ(c.columns[3].dictionary[code], whole->columns[3].dictionary[want_code]);
+      }
+    }
+  }
+  EXPECT_EQ(rows, 5000u);
+  EXPECT_GE(chunks, 3u);
+  EXPECT_EQ(stream->chunk().columns[1].type, Type::kBigint);
+  // The shared dictionary kept its seed codes and gained the 1,499 other ids.
+  EXPECT_EQ(ids.values().size(), 2u + 1499u);
+  EXPECT_EQ(ids.CodeOf("id7"), 0);
+  EXPECT_EQ(ids.CodeOf("other"), 1);
+  // Errors: SQL that does not bind, a column type it cannot hold, a shared dictionary for a
+  // first column that is not text.
+  auto bad = con->StreamColumns("SELECT missing FROM range(3)");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("missing"), std::string::npos);
+  auto list = con->StreamColumns("SELECT [1, 2] AS l");
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.status().message().find("l"), std::string::npos);
+  auto number = con->StreamColumns("SELECT 1 AS num", &ids);
+  ASSERT_FALSE(number.ok());
+  EXPECT_EQ(number.status().code(), StatusCode::kInvalidArgument);
+}
+
+// A query that fails while it runs (not when it is prepared) fails the stream's Next().
+TEST(Connection, StreamColumnsReportsAnErrorRaisedWhileRunning) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  auto con = db->Connect();
+  ASSERT_TRUE(con.ok());
+  auto stream = con->StreamColumns(
+      "SELECT CASE WHEN i = 4000 THEN error('boom at 4000') ELSE i END AS v FROM range(5000) "
+      "t(i)");
+  Status failure;
+  if (!stream.ok()) {
+    failure = stream.status();
+  } else {
+    while (true) {
+      auto more = stream->Next();
+      if (!more.ok()) {
+        failure = more.status();
+        break;
+      }
+      if (!*more) break;
+    }
+  }
+  ASSERT_FALSE(failure.ok());
+  EXPECT_NE(failure.message().find("boom at 4000"), std::string::npos) << failure.message();
+}
+
+// Batched lookups give the codes one-by-one lookups give, through growth and nulls.
+TEST(TextDictionary, BatchedCodesMatchSingleLookups) {
+  TextDictionary batched({"seed0", "seed1"});
+  TextDictionary single({"seed0", "seed1"});
+  std::vector<std::string> texts;
+  for (int i = 0; i < 6000; ++i) texts.push_back("v" + std::to_string((i * 7919) % 2500));
+  texts[17] = "seed1";
+  for (size_t begin = 0; begin < texts.size(); begin += 1000) {
+    std::vector<std::string_view> views;
+    bool valid[1000];
+    int32_t codes[1000];
+    for (size_t i = 0; i < 1000; ++i) {
+      views.push_back(texts[begin + i]);
+      valid[i] = (begin + i) % 13 != 0;
+    }
+    batched.CodesOf(views.data(), valid, views.size(), codes);
+    for (size_t i = 0; i < 1000; ++i) {
+      EXPECT_EQ(codes[i], valid[i] ? single.CodeOf(texts[begin + i]) : -1) << begin + i;
+    }
+  }
+  EXPECT_EQ(batched.values(), single.values());
+  EXPECT_EQ(batched.values()[1], "seed1");
+  const std::vector<std::string> released = batched.Release();
+  EXPECT_EQ(released.size(), single.values().size());
+  EXPECT_TRUE(batched.values().empty());
+}
+
 }  // namespace
 }  // namespace riskpipe::db
