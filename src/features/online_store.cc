@@ -339,33 +339,59 @@ struct OnlineRows {
 
 // The order of the dictionary codes 0..n-1 of `entities` by entity: numerically when the
 // entity column is numeric (its text is a number: by value, then text), else by bytes, as
-// DuckDB's ORDER BY would. Sorted in two halves on two threads, then merged.
+// DuckDB's ORDER BY would. Sorted as (key, code) pairs, in two halves on two threads, then
+// merged: the key is the number, or for text the 8 bytes after the prefix every entity shares
+// (big-endian, so integer order is byte order), and only entities with equal keys are compared
+// as strings. A comparison of two strings through the codes cost a cache miss or two on a
+// million ids (0.3 s of materialize).
 std::vector<uint32_t> SortedCodes(const std::vector<std::string>& entities, bool numeric) {
-  std::vector<uint32_t> codes(entities.size());
-  for (uint32_t c = 0; c < codes.size(); ++c) codes[c] = c;
-  std::vector<double> keys;
-  if (numeric) {
-    keys.resize(entities.size());
-    for (size_t c = 0; c < entities.size(); ++c) {
-      const std::string& e = entities[c];
-      double v = 0;
-      std::from_chars(e.data(), e.data() + e.size(), v);
-      keys[c] = v;
+  const size_t n = entities.size();
+  size_t prefix = n == 0 ? 0 : entities[0].size();
+  if (!numeric) {
+    for (const std::string& e : entities) {
+      size_t i = 0;
+      const size_t limit = std::min(prefix, e.size());
+      while (i < limit && e[i] == entities[0][i]) ++i;
+      prefix = i;
     }
   }
-  auto less = [&](uint32_t a, uint32_t b) {
-    if (numeric && keys[a] != keys[b]) return keys[a] < keys[b];
-    return entities[a] < entities[b];
+  struct Item {
+    uint64_t key;  // text: the bytes after the prefix; numbers: the order of the double
+    uint32_t code;
   };
-  const auto mid = codes.begin() + static_cast<std::ptrdiff_t>(codes.size() / 2);
+  std::vector<Item> items(n);
+  for (uint32_t c = 0; c < n; ++c) {
+    const std::string& e = entities[c];
+    uint64_t key = 0;
+    if (numeric) {
+      double v = 0;
+      std::from_chars(e.data(), e.data() + e.size(), v);
+      // A double's bits as an unsigned number in the double's order.
+      const uint64_t bits = std::bit_cast<uint64_t>(v == 0 ? 0.0 : v);
+      key = (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+    } else {
+      for (size_t i = 0; i < 8; ++i) {
+        const size_t at = prefix + i;
+        key = (key << 8) | (at < e.size() ? static_cast<unsigned char>(e[at]) : 0u);
+      }
+    }
+    items[c] = {key, c};
+  }
+  auto less = [&](const Item& a, const Item& b) {
+    if (a.key != b.key) return a.key < b.key;
+    return entities[a.code] < entities[b.code];
+  };
+  const auto mid = items.begin() + static_cast<std::ptrdiff_t>(n / 2);
   ForBlocks(2, 2, [&](size_t half) {
     if (half == 0) {
-      std::sort(codes.begin(), mid, less);
+      std::sort(items.begin(), mid, less);
     } else {
-      std::sort(mid, codes.end(), less);
+      std::sort(mid, items.end(), less);
     }
   });
-  std::inplace_merge(codes.begin(), mid, codes.end(), less);
+  std::inplace_merge(items.begin(), mid, items.end(), less);
+  std::vector<uint32_t> codes(n);
+  for (size_t i = 0; i < n; ++i) codes[i] = items[i].code;
   return codes;
 }
 

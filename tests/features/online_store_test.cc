@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -553,6 +554,42 @@ TEST_F(OnlineStoreTest, SameDayApplicationsUseTheGreaterKey) {
 }
 
 // Text keys compare by bytes ("L9" after "L10"), and a later date wins over any key.
+// Text entities are in byte order: ids sharing a long prefix, one that is only the prefix,
+// ones differing beyond the first 8 bytes after it, a byte above 0x7f.
+TEST_F(OnlineStoreTest, TextEntitiesAreInByteOrder) {
+  const std::vector<std::string> ids = {
+      "CUSTOMER_000000010", "CUSTOMER_000000002", "CUSTOMER_00000001", "CUSTOMER_000000010x",
+      "CUSTOMER_\xc3\xa9",  "CUSTOMER_000000009", "CUSTOMER_",         "CUSTOMER_zz",
+      "CUSTOMER_A",         "CUSTOMER_00000000100000"};
+  std::string values;
+  int64_t loan_id = 1;
+  for (const std::string& id : ids) {
+    values += (values.empty() ? "" : ", ") + std::string("(") + std::to_string(loan_id++) +
+              "::BIGINT, " + db::QuoteLiteral(id) +
+              ", DATE '2021-04-01', 10.0::DOUBLE, DATE '1990-01-01', 'N')";
+  }
+  auto loans = mart().WritePartition(
+      *con_, Layer::kSilver, "loans", D("2021-04-01"),
+      "SELECT * FROM (VALUES " + values +
+          ") t(loan_id, id, loan_date, loan_amount, birthday, flag_own_car)");
+  ASSERT_TRUE(loans.ok()) << loans.status().ToString();
+  auto profile = mart().WritePartition(*con_, Layer::kSilver, "profile", D("2021-02-01"),
+                                       "SELECT 'CUSTOMER_A' AS id, DATE '2021-02-01' AS "
+                                       "report_date, 1.0::DOUBLE AS income, 'x' AS segment");
+  ASSERT_TRUE(profile.ok()) << profile.status().ToString();
+  std::vector<std::string> want = ids;
+  std::sort(want.begin(), want.end());
+  for (const bool streamed : {false, true}) {
+    Run({.as_of = kAsOf, .views_by_scan = streamed});
+    const OnlineSnapshot snap = Load();
+    std::vector<std::string> got;
+    for (size_t r = 0; r < snap.rows(); ++r) got.emplace_back(snap.Entity(r));
+    EXPECT_EQ(got, want) << streamed;
+    EXPECT_EQ(Cell(snap, "CUSTOMER_A", "income"), "1.000000");
+    EXPECT_EQ(Cell(snap, "CUSTOMER_", "income"), "NULL");
+  }
+}
+
 TEST_F(OnlineStoreTest, SameDayApplicationsWithTextKeysUseTheGreaterKeyByBytes) {
   WriteSilver({}, Profile());
   auto n = mart().WritePartition(
@@ -581,7 +618,7 @@ TEST_F(OnlineStoreTest, SameDayApplicationsWithTextKeysUseTheGreaterKeyByBytes) 
 TEST_F(OnlineStoreTest, RowsAreInEntityOrderNumericallyAndTheFileIsReproducible) {
   std::vector<LoanRow> loans;
   int64_t loan_id = 2000;
-  for (const int64_t id : {10, 2, 9, 100, 1}) {
+  for (const int64_t id : {10, 2, 9, 100, 1, -5, 0}) {
     loans.push_back({loan_id++, id, "2021-03-01", 10.0 * id, "1990-01-01", "Y"});
   }
   WriteSilver(loans, Profile());
@@ -592,7 +629,7 @@ TEST_F(OnlineStoreTest, RowsAreInEntityOrderNumericallyAndTheFileIsReproducible)
     for (size_t r = 0; r < snap.rows(); ++r) out.emplace_back(snap.Entity(r));
     return out;
   };
-  const std::vector<std::string> want = {"1", "2", "9", "10", "100"};
+  const std::vector<std::string> want = {"-5", "0", "1", "2", "9", "10", "100"};
   EXPECT_EQ(ids(Load()), want) << csv;
   const MaterializeSummary second = Run({.as_of = kAsOf, .format = SnapshotFormat::kCsv});
   EXPECT_EQ(riskpipe::testing::ReadAll(second.dir / kSnapshotCsv), csv);
