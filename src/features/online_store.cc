@@ -534,6 +534,18 @@ void PositionsOf(const Placement& p, const db::ColumnarTable& chunk, std::vector
   }
 }
 
+// Asks for the staging rows a chunk is about to update (row `at[r]`, `width` cells of T
+// each), so their cache misses overlap instead of coming one after another.
+template <typename T>
+void PrefetchRows(const std::vector<uint32_t>& at, const T* base, size_t width) {
+  if (width == 0) return;
+  for (const uint32_t pos : at) {
+    if (pos == UINT32_MAX) continue;
+    const char* row = reinterpret_cast<const char*>(base + size_t{pos} * width);
+    for (size_t b = 0; b < width * sizeof(T); b += 64) __builtin_prefetch(row + b, 1);
+  }
+}
+
 // A latest view computed from its source rows one by one (part.scan): each spine entity keeps
 // its row with the greatest event time. Two rows at that time are an error when the source's
 // keys say (entity, time) is unique (as the SQL join finds both), else the first read wins
@@ -569,6 +581,7 @@ StatusOr<std::vector<db::ColumnarTable::Column>> ScanLatest(
     ASSIGN_OR_RETURN(const bool more, stream.Next());
     if (!more) break;
     PositionsOf(p, chunk, at);
+    PrefetchRows(at, staged_numbers.data(), numbers);
     const std::vector<double>& time = chunk.columns[1].numbers;
     const std::vector<double>& asof = chunk.columns[2].numbers;
     for (size_t r = 0; r < chunk.rows; ++r) {
@@ -740,6 +753,7 @@ StatusOr<std::optional<std::vector<db::ColumnarTable::Column>>> ScanAggregate(
     ASSIGN_OR_RETURN(const bool more, stream.Next());
     if (!more) break;
     PositionsOf(p, chunk, at);
+    PrefetchRows(at, value.data(), static_cast<size_t>(values));
     const size_t rows = chunk.rows;
     const std::vector<double>& time = chunk.columns[1].numbers;
     for (size_t r = 0; r < rows; ++r) {

@@ -140,7 +140,12 @@ class OnlineStoreTest : public ::testing::Test {
     auto con = database_->Connect();
     ASSERT_TRUE(con.ok()) << con.status().ToString();
     con_ = std::make_unique<db::Connection>(std::move(*con));
-    auto p = config::ParseProject(kConfig, dir_.path() / "riskpipe.yaml");
+    UseConfig(kConfig);
+  }
+
+  // Replaces the project with one parsed from `yaml` (in the test's folder).
+  void UseConfig(const std::string& yaml) {
+    auto p = config::ParseProject(yaml, dir_.path() / "riskpipe.yaml");
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     project_ = *p;
   }
@@ -374,12 +379,7 @@ constexpr char kStreamedViews[] = R"yaml(
 // and the day before it, and a customer without rows. The views it leaves to DuckDB give the
 // training path's values too.
 TEST_F(OnlineStoreTest, StreamedViewsMatchDuckDbAndTheTrainingPath) {
-  project_ = [&] {
-    auto p = config::ParseProject(std::string(kConfig) + kStreamedViews,
-                                  dir_.path() / "riskpipe.yaml");
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return p.ok() ? *p : config::Project{};
-  }();
+  ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + kStreamedViews));
   std::vector<std::string> profile = Profile();
   for (const char* row : {"(1, DATE '2021-03-15', NULL, 'b')", "(2, DATE '2021-01-15', 5.25, NULL)",
                           "(99, DATE '2021-04-01', 50, 'x')",  // not a spine entity
@@ -418,10 +418,7 @@ TEST_F(OnlineStoreTest, StreamedViewsMatchDuckDbAndTheTrainingPath) {
 // What the stream cannot reproduce exactly is left to DuckDB: a NaN (DuckDB orders it above
 // every number; the snapshot then stores it as null) and integers beyond 2^53.
 TEST_F(OnlineStoreTest, StreamedViewsLeaveNaNAndHugeIntegersToDuckDb) {
-  std::string yaml = std::string(kConfig) + kStreamedViews;
-  auto p = config::ParseProject(yaml, dir_.path() / "riskpipe.yaml");
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  project_ = *p;
+  ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + kStreamedViews));
   std::vector<std::string> profile = Profile();
   profile.push_back("(1, DATE '2021-03-15', 'NaN'::DOUBLE, 'b')");
   WriteSilver(Loans(), profile);
@@ -429,7 +426,7 @@ TEST_F(OnlineStoreTest, StreamedViewsLeaveNaNAndHugeIntegersToDuckDb) {
   ExpectSnapshotMatchesTheTrainingPath();
   EXPECT_EQ(Cell(Load(), "1", "p_income_min"), "1000.500000");  // DuckDB: NaN is the greatest
   // An argument beyond 2^53 (2^53 + 1 is not a double): the view is left to DuckDB.
-  p = config::ParseProject(std::string(kConfig) + R"yaml(
+  ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + R"yaml(
     - name: big
       kind: aggregate
       source: profile
@@ -437,10 +434,7 @@ TEST_F(OnlineStoreTest, StreamedViewsLeaveNaNAndHugeIntegersToDuckDb) {
       features:
         - {name: big_sum, expr: "sum(id * 9007199254740993)"}
         - {name: big_max, expr: "max(income)"}
-)yaml",
-                           dir_.path() / "riskpipe.yaml");
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  project_ = *p;
+)yaml"));
   fs::remove_all(project_.workspace / "datamart" / "silver" / "profile");
   profile = Profile();
   profile.push_back("(1, DATE '2021-03-15', 2, 'b')");
@@ -458,9 +452,7 @@ TEST_F(OnlineStoreTest, MatchesTheTrainingPathWhenKeysDoNotMakeTheLatestRowUniqu
   // instead of trusting one row per entity at its latest time.
   std::string yaml = kConfig;
   yaml.replace(yaml.find("keys: [id, report_date]"), 23, "keys: [id, report_date, segment]");
-  auto p = config::ParseProject(yaml, dir_.path() / "riskpipe.yaml");
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  project_ = *p;
+  ASSERT_NO_FATAL_FAILURE(UseConfig(yaml));
   WriteSilver(Loans(), Profile());
   for (const std::optional<bool> streamed : {std::optional<bool>(), std::optional<bool>(false),
                                              std::optional<bool>(true)}) {
@@ -478,9 +470,7 @@ TEST_F(OnlineStoreTest, CustomersWithoutRowsGetTheExpressionsOverAnEmptyRow) {
   ASSERT_NE(yaml.find(at), std::string::npos);
   yaml.replace(yaml.find(at), at.size(),
                at + "        - {name: segment_or_none, expr: \"coalesce(segment, 'none')\"}\n");
-  auto p = config::ParseProject(yaml, dir_.path() / "riskpipe.yaml");
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  project_ = *p;
+  ASSERT_NO_FATAL_FAILURE(UseConfig(yaml));
   std::vector<std::string> profile = Profile();
   profile.push_back("(2, DATE '2021-04-01', 3, 'none')");  // before user 2's latest report
   WriteSilver(Loans(), profile);
