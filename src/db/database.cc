@@ -536,8 +536,7 @@ void AppendChunk(duckdb_data_chunk chunk, const std::vector<duckdb_type>& types,
           if (c == 0 && shared != nullptr) {
             shared->CodesOf(text, valid, m, col.codes.data() + at + begin);
           } else {
-            dictionaries[c].CodesOf(text, valid, m, col.codes.data() + at + begin,
-                                    col.dictionary);
+            dictionaries[c].CodesOf(text, valid, m, col.codes.data() + at + begin, col.dictionary);
           }
         }
         break;
@@ -717,8 +716,8 @@ StatusOr<ColumnStream> Connection::StreamColumns(std::string_view sql,
   impl->dictionaries.resize(impl->types.size());
   if (first_dictionary != nullptr) {
     if (impl->chunk.columns.empty() || impl->chunk.columns[0].type != Type::kVarchar) {
-      return InvalidArgumentError("a shared dictionary needs a text first column (in: " +
-                                  Abbrev(sql) + ")");
+      return InvalidArgumentError(
+          "a shared dictionary needs a text first column (in: " + Abbrev(sql) + ")");
     }
     impl->shared = first_dictionary;
   }

@@ -321,8 +321,8 @@ StatusOr<OnlineQuery> OnlineFeatureSql(const config::Project& project,
         }
         part.calls.push_back(a);
       }
-      part.scan = "SELECT _e, _t" + args + " FROM (" + source + ") WHERE " + where +
-                  " AND _e IS NOT NULL";
+      part.scan =
+          "SELECT _e, _t" + args + " FROM (" + source + ") WHERE " + where + " AND _e IS NOT NULL";
     }
     query.parts.push_back(std::move(part));
   }
@@ -477,10 +477,9 @@ StatusOr<std::vector<db::ColumnarTable::Column>> PlaceQueryRows(
     if (c < 0 || static_cast<size_t>(c) >= p.n) continue;  // not a spine entity
     const uint32_t at = p.position_of[c];
     if (seen[at]) {
-      return FailedPreconditionError("feature view \"" + v.name + "\": " +
-                                     p.project.features.spine.entity + " " +
-                                     p.entities.values()[c] +
-                                     " has more than one row; nothing was published");
+      return FailedPreconditionError(
+          "feature view \"" + v.name + "\": " + p.project.features.spine.entity + " " +
+          p.entities.values()[c] + " has more than one row; nothing was published");
     }
     seen[at] = true;
     target[r] = at;
@@ -553,22 +552,26 @@ void PrefetchRows(const std::vector<uint32_t>& at, const T* base, size_t width) 
 // columns, as the query path reads them. A kept row's cells are staged row-major by file
 // position (one place in memory per row, where a column each would scatter every cell), then
 // turned into columns.
-StatusOr<std::vector<db::ColumnarTable::Column>> ScanLatest(
-    Placement& p, const config::FeatureView& v, const OnlineQuery::Part& part,
-    const std::string& casts, const db::ColumnarTable& unmatched) {
+StatusOr<std::vector<db::ColumnarTable::Column>> ScanLatest(Placement& p,
+                                                            const config::FeatureView& v,
+                                                            const OnlineQuery::Part& part,
+                                                            const std::string& casts,
+                                                            const db::ColumnarTable& unmatched) {
   using Column = db::ColumnarTable::Column;
   const bool unique = UniqueByEntityAndTime(p.project, v);
-  ASSIGN_OR_RETURN(db::ColumnStream stream,
-                   p.con.StreamColumns(p.query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q._t, q." +
-                                           QuoteIdent("_asof_" + v.name) + casts + " FROM (" +
-                                           part.scan + ") q",
-                                       &p.entities));
+  ASSIGN_OR_RETURN(
+      db::ColumnStream stream,
+      p.con.StreamColumns(p.query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q._t, q." +
+                              QuoteIdent("_asof_" + v.name) + casts + " FROM (" + part.scan + ") q",
+                          &p.entities));
   const db::ColumnarTable& chunk = stream.chunk();
   const size_t features = v.features.size();
   // Feature k's slot among the numbers or among the text codes of a staged row.
   std::vector<size_t> slot(features);
   size_t numbers = 0, texts = 0;
-  for (size_t k = 0; k < features; ++k) slot[k] = chunk.columns[k + 3].is_text() ? texts++ : numbers++;
+  for (size_t k = 0; k < features; ++k) {
+    slot[k] = chunk.columns[k + 3].is_text() ? texts++ : numbers++;
+  }
   std::vector<double> staged_numbers = p.TakeScratch(p.n * numbers, 0.0);
   std::vector<int32_t> staged_codes;
   ReserveHuge(staged_codes, p.n * texts);
@@ -590,10 +593,10 @@ StatusOr<std::vector<db::ColumnarTable::Column>> ScanLatest(
       const double best = best_time[pos];
       if (!std::isnan(best) && time[r] <= best) {
         if (time[r] == best && unique) {
-          return FailedPreconditionError(
-              "feature view \"" + v.name + "\": " + p.project.features.spine.entity + " " +
-              p.entities.values()[chunk.columns[0].codes[r]] +
-              " has more than one row; nothing was published");
+          return FailedPreconditionError("feature view \"" + v.name +
+                                         "\": " + p.project.features.spine.entity + " " +
+                                         p.entities.values()[chunk.columns[0].codes[r]] +
+                                         " has more than one row; nothing was published");
         }
         at[r] = UINT32_MAX;  // an older row: not kept
         continue;
@@ -927,9 +930,11 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
     }
   }
   if (!latest_spine_by_scan) {
-    ASSIGN_OR_RETURN(db::Table shape,
-                     con.Query(query.with + " SELECT count(*)::DOUBLE, approx_count_distinct(_e)::DOUBLE FROM (" +
-                               query.spine_rows + ")"));
+    ASSIGN_OR_RETURN(
+        db::Table shape,
+        con.Query(query.with +
+                  " SELECT count(*)::DOUBLE, approx_count_distinct(_e)::DOUBLE FROM (" +
+                  query.spine_rows + ")"));
     const double rows = std::get<double>(shape.rows[0][0]);
     const double entities = std::get<double>(shape.rows[0][1]);
     latest_spine_by_scan = rows <= 1.5 * entities;
@@ -983,13 +988,13 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
   } else if (any_tied) {
     // The keys, from a second scan of the same rows: DuckDB keeps a scan's order, and each
     // row's entity and date are checked against the first scan's.
-    ASSIGN_OR_RETURN(db::ColumnarTable keyed,
-                     integer_entity
-                         ? con.QueryColumns(query.with + " SELECT q._e, q._sd, q._sk" + spine_rows)
-                         : con.QueryColumns(query.with +
-                                                " SELECT CAST(q._e AS VARCHAR) AS _e, q._sd, q._sk" +
-                                                spine_rows,
-                                            ent.dictionary));
+    ASSIGN_OR_RETURN(
+        db::ColumnarTable keyed,
+        integer_entity
+            ? con.QueryColumns(query.with + " SELECT q._e, q._sd, q._sk" + spine_rows)
+            : con.QueryColumns(
+                  query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q._sd, q._sk" + spine_rows,
+                  ent.dictionary));
     bool aligned = keyed.rows == spine.rows;
     for (size_t r = 0; aligned && r < spine.rows; ++r) {
       aligned = (integer_entity ? keyed.columns[0].numbers[r] == entity_numbers[r]
@@ -1070,8 +1075,9 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
   std::string violated;  // the smallest view name, so the message does not depend on row order
   // The spine's entities, shared by every view's read (their codes stay 0..n-1).
   db::TextDictionary entities(std::move(spine.columns[0].dictionary));
-  Placement placement{project, con, query, entities, position_of, n,
-                      static_cast<double>(as_of.days()), violated, {}};
+  Placement placement{
+      project,  con, query, entities, position_of, n, static_cast<double>(as_of.days()),
+      violated, {}};
   for (const OnlineQuery::Part& part : query.parts) {
     const config::FeatureView& v = set.views[part.view];
     ASSIGN_OR_RETURN(db::ColumnarTable unmatched,
@@ -1099,12 +1105,12 @@ StatusOr<OnlineRows> QueryOnlineRows(const config::Project& project, db::Connect
       ASSIGN_OR_RETURN(placed, ScanAggregate(placement, v, part));
     }
     if (!placed) {
-      ASSIGN_OR_RETURN(placed,
-                       PlaceQueryRows(placement, v,
-                                      query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q." +
-                                          QuoteIdent("_asof_" + v.name) + casts(v.features) +
-                                          " FROM (" + part.rows + ") q",
-                                      unmatched));
+      ASSIGN_OR_RETURN(
+          placed, PlaceQueryRows(placement, v,
+                                 query.with + " SELECT CAST(q._e AS VARCHAR) AS _e, q." +
+                                     QuoteIdent("_asof_" + v.name) + casts(v.features) + " FROM (" +
+                                     part.rows + ") q",
+                                 unmatched));
     }
     for (db::ColumnarTable::Column& col : *placed) {
       std::string name = col.name;
@@ -1198,8 +1204,7 @@ Status WriteSnapshot(const config::Project& project, const OnlineRows& rows, con
   StatusOr<SnapshotFileInfo> file =
       format == SnapshotFormat::kBinary
           ? WriteSnapshotBinary(rows.table, tmp / kSnapshotBin)
-          : WriteSnapshotCsv(rows.table,
-                             !IsNumericType(std::get<std::string>(types.rows[0][1])),
+          : WriteSnapshotCsv(rows.table, !IsNumericType(std::get<std::string>(types.rows[0][1])),
                              tmp / kSnapshotCsv);
   RETURN_IF_ERROR(file.status());
   const json manifest = ManifestJson(project, s, created_at, types, format, *file);
@@ -1266,9 +1271,9 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
   }
   ASSIGN_OR_RETURN(const OnlineQuery query, OnlineFeatureSql(project, mart, s.as_of));
   db::Table types;
-  ASSIGN_OR_RETURN(const OnlineRows rows, QueryOnlineRows(project, con, query, s.as_of, types,
-                                                          options.latest_spine_by_scan,
-                                                          options.views_by_scan));
+  ASSIGN_OR_RETURN(const OnlineRows rows,
+                   QueryOnlineRows(project, con, query, s.as_of, types,
+                                   options.latest_spine_by_scan, options.views_by_scan));
   s.rows = static_cast<int64_t>(rows.table.rows);
   if (s.rows == 0) {
     return FailedPreconditionError("feature spine " + project.features.spine.source +

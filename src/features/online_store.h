@@ -57,9 +57,10 @@ struct MaterializeOptions {
   // entity, joined back for a latest view), or from the source rows streamed one by one and
   // reduced here per entity. Unset: an aggregate view whose every feature is one plain
   // count/sum/avg/min/max call of numbers is streamed (1M customers, 2.2M clickstream rows:
-  // 0.x instead of 1.5 s); a latest view is streamed when its source has at most 1.5 rows per
-  // spine entity (a plain count decides), else DuckDB's GROUP BY evaluates the expressions on
-  // the latest rows only. true streams every view it can; false never. Tests force each.
+  // 1.1-1.2 s instead of 1.5 s); a latest view is streamed when its source has at most 1.5
+  // rows per spine entity (a plain count decides), else DuckDB's GROUP BY evaluates the
+  // expressions on the latest rows only. true streams every view it can; false never. Tests
+  // force each.
   std::optional<bool> views_by_scan = std::nullopt;
 };
 

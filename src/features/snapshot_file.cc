@@ -29,7 +29,8 @@ constexpr size_t kHeaderBytes = 32;
 size_t Pad8(size_t n) { return (n + 7) & ~size_t{7}; }
 
 // A new file written through two buffers: while one is written to the file and hashed (on
-// two more threads, side by side), the caller fills the other. Errors are kept and reported by Finish().
+// two more threads, side by side), the caller fills the other. Errors are kept and reported by
+// Finish().
 class HashedFile {
  public:
   static StatusOr<std::unique_ptr<HashedFile>> Create(const fs::path& path) {

@@ -382,15 +382,15 @@ TEST_F(OnlineStoreTest, StreamedViewsMatchDuckDbAndTheTrainingPath) {
   ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + kStreamedViews));
   std::vector<std::string> profile = Profile();
   for (const char* row : {"(1, DATE '2021-03-15', NULL, 'b')", "(2, DATE '2021-01-15', 5.25, NULL)",
-                          "(99, DATE '2021-04-01', 50, 'x')",  // not a spine entity
+                          "(99, DATE '2021-04-01', 50, 'x')",     // not a spine entity
                           "(1, DATE '2020-12-31', 2.5, 'edge')",  // as_of - 120: inside
                           "(1, DATE '2020-12-30', 1000, 'out')",  // the day before: outside
                           "(2, DATE '2021-04-29', 300, 'late')"}) {
     profile.push_back(row);
   }
   WriteSilver(Loans(), profile);
-  for (const std::optional<bool> streamed : {std::optional<bool>(), std::optional<bool>(false),
-                                             std::optional<bool>(true)}) {
+  for (const std::optional<bool> streamed :
+       {std::optional<bool>(), std::optional<bool>(false), std::optional<bool>(true)}) {
     SCOPED_TRACE(streamed ? (*streamed ? "views streamed" : "views by DuckDB") : "views: auto");
     Run({.as_of = kAsOf, .views_by_scan = streamed});
     ExpectSnapshotMatchesTheTrainingPath();
@@ -454,8 +454,8 @@ TEST_F(OnlineStoreTest, MatchesTheTrainingPathWhenKeysDoNotMakeTheLatestRowUniqu
   yaml.replace(yaml.find("keys: [id, report_date]"), 23, "keys: [id, report_date, segment]");
   ASSERT_NO_FATAL_FAILURE(UseConfig(yaml));
   WriteSilver(Loans(), Profile());
-  for (const std::optional<bool> streamed : {std::optional<bool>(), std::optional<bool>(false),
-                                             std::optional<bool>(true)}) {
+  for (const std::optional<bool> streamed :
+       {std::optional<bool>(), std::optional<bool>(false), std::optional<bool>(true)}) {
     SCOPED_TRACE(streamed ? (*streamed ? "views streamed" : "views by DuckDB") : "views: auto");
     Run({.as_of = kAsOf, .views_by_scan = streamed});
     ExpectSnapshotMatchesTheTrainingPath();
@@ -493,8 +493,7 @@ TEST_F(OnlineStoreTest, AViewWithTwoLatestRowsForACustomerIsRefused) {
     auto s = Materialize(project_, *con_, {.as_of = kAsOf, .views_by_scan = streamed});
     ASSERT_FALSE(s.ok()) << streamed;
     EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
-    EXPECT_NE(s.status().message().find("\"profile\""), std::string::npos)
-        << s.status().message();
+    EXPECT_NE(s.status().message().find("\"profile\""), std::string::npos) << s.status().message();
     EXPECT_NE(s.status().message().find("id 1 "), std::string::npos) << s.status().message();
     EXPECT_FALSE(fs::exists(online() / kCurrentFile));
   }
@@ -548,8 +547,8 @@ TEST_F(OnlineStoreTest, SameDayApplicationsUseTheGreaterKey) {
 // ones differing beyond the first 8 bytes after it, a byte above 0x7f.
 TEST_F(OnlineStoreTest, TextEntitiesAreInByteOrder) {
   const std::vector<std::string> ids = {
-      "CUSTOMER_000000010", "CUSTOMER_000000002", "CUSTOMER_00000001", "CUSTOMER_000000010x",
-      "CUSTOMER_\xc3\xa9",  "CUSTOMER_000000009", "CUSTOMER_",         "CUSTOMER_zz",
+      "CUSTOMER_000000010", "CUSTOMER_000000002",     "CUSTOMER_00000001", "CUSTOMER_000000010x",
+      "CUSTOMER_\xc3\xa9",  "CUSTOMER_000000009",     "CUSTOMER_",         "CUSTOMER_zz",
       "CUSTOMER_A",         "CUSTOMER_00000000100000"};
   std::string values;
   int64_t loan_id = 1;
@@ -558,10 +557,10 @@ TEST_F(OnlineStoreTest, TextEntitiesAreInByteOrder) {
               "::BIGINT, " + db::QuoteLiteral(id) +
               ", DATE '2021-04-01', 10.0::DOUBLE, DATE '1990-01-01', 'N')";
   }
-  auto loans = mart().WritePartition(
-      *con_, Layer::kSilver, "loans", D("2021-04-01"),
-      "SELECT * FROM (VALUES " + values +
-          ") t(loan_id, id, loan_date, loan_amount, birthday, flag_own_car)");
+  auto loans =
+      mart().WritePartition(*con_, Layer::kSilver, "loans", D("2021-04-01"),
+                            "SELECT * FROM (VALUES " + values +
+                                ") t(loan_id, id, loan_date, loan_amount, birthday, flag_own_car)");
   ASSERT_TRUE(loans.ok()) << loans.status().ToString();
   auto profile = mart().WritePartition(*con_, Layer::kSilver, "profile", D("2021-02-01"),
                                        "SELECT 'CUSTOMER_A' AS id, DATE '2021-02-01' AS "
