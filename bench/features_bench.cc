@@ -106,7 +106,7 @@ Workspace& Prepare(synth::Scenario scenario, int64_t customers) {
   synth::Options options;
   options.scenario = scenario;
   options.customers = customers;
-  options.out_dir = w.project.workspace / "raw";
+  options.out_dir = w.project.workspace.raw();
   options.show_progress = false;
   if (auto s = synth::Generate(options); !s.ok()) {
     w.status = s.status();
@@ -120,7 +120,7 @@ Workspace& Prepare(synth::Scenario scenario, int64_t customers) {
       return w;
     }
   }
-  fs::remove_all(w.project.workspace / "raw");  // silver is all the benchmarks read
+  fs::remove_all(w.project.workspace.raw());  // silver is all the benchmarks read
   Duck duck;
   db::Connection* con = &duck.con;
   if (w.project.label && w.project.label->kind == config::LabelKind::kDpd) {

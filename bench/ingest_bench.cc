@@ -123,8 +123,8 @@ void BM_IngestLms(benchmark::State& state) {
     state.SkipWithError(project.status().ToString().c_str());
     return;
   }
-  std::filesystem::remove_all(project->workspace / "datamart");
-  std::filesystem::remove_all(project->workspace / "tmp");
+  std::filesystem::remove_all(project->workspace.datamart());
+  std::filesystem::remove_all(project->workspace.tmp());
   if (!std::filesystem::exists(project->sources[0].file)) WriteLms(project->sources[0].file, rows);
   const double mb = static_cast<double>(std::filesystem::file_size(project->sources[0].file)) / 1e6;
   int64_t silver = 0, quarantined = 0;
@@ -156,8 +156,8 @@ void BM_IngestLms(benchmark::State& state) {
   state.counters["split_s"] = split;
   state.counters["publish_s"] = publish;
   state.counters["peak_rss_MB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
-  state.counters["parquet_MB"] = DirMegabytes(project->workspace / "datamart");
-  std::filesystem::remove_all(project->workspace / "datamart");
+  state.counters["parquet_MB"] = DirMegabytes(project->workspace.datamart());
+  std::filesystem::remove_all(project->workspace.datamart());
 }
 BENCHMARK(BM_IngestLms)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 

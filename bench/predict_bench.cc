@@ -92,7 +92,7 @@ const std::string& ModelId() {
     auto con = database->Connect();
     training::TrainOptions o;
     o.cutoff = Date::FromCivil(2026, 1, 1);
-    o.checkpoint_root = p.workspace / "checkpoints";
+    o.checkpoint_root = p.workspace.checkpoints();
     auto staging = reg->NewStagingDir("bench");
     auto outcome = training::Train(p, *con, o, *staging);
     if (!outcome.ok()) {

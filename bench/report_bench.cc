@@ -104,7 +104,7 @@ config::Project& Workspace() {
       std::fprintf(stderr, "%s\n", p.status().ToString().c_str());
       std::abort();
     }
-    const datamart::Datamart mart(p->workspace / "datamart");
+    const datamart::Datamart mart(p->workspace.datamart());
     if (mart.ListPartitions(datamart::Layer::kGold, "predictions").size() != kMonths) {
       std::fprintf(stderr, "report_bench: generating %d months x %d predictions in %s\n", kMonths,
                    kRowsPerMonth, p->workspace.c_str());

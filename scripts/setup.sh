@@ -11,7 +11,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 # Build tools and libraries (see shared/dependency-notes.md for why each is here).
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
-  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libxgboost-dev xgboost libboost-dev wrk
   python3-xgboost python3-numpy

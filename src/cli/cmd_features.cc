@@ -82,7 +82,7 @@ int RunFeatures(const GlobalFlags& global, const FeaturesFlags& flags, const std
   if (!database.ok()) return ReportFailure(database.status());
   auto con = database->Connect();
   if (!con.ok()) return ReportFailure(con.status());
-  const datamart::Datamart mart(project->workspace / "datamart");
+  const datamart::Datamart mart(project->workspace.datamart());
   mart.RemoveStaleTemporaries();
   // Expressions are compiled against the real silver schemas before any work starts.
   if (Status s = features::ValidateFeatures(*project, mart, *con); !s.ok()) {
@@ -118,7 +118,7 @@ int RunFeatures(const GlobalFlags& global, const FeaturesFlags& flags, const std
   }
 
   // features build
-  auto meta = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
+  auto meta = metastore::Metastore::Open(project->workspace.metastore());
   if (!meta.ok()) return ReportFailure(meta.status());
   (void)meta->MarkInterrupted();
   auto run_id = meta->BeginRun("features build", "{\"from\":\"" + flags.from + "\",\"to\":\"" +

@@ -77,9 +77,9 @@ int RunIngest(const GlobalFlags& global, const IngestFlags& flags) {
     for (const config::Source& s : project->sources) sources.push_back(&s);
   }
 
-  const datamart::Datamart mart(project->workspace / "datamart");
+  const datamart::Datamart mart(project->workspace.datamart());
   mart.RemoveStaleTemporaries();
-  auto meta = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
+  auto meta = metastore::Metastore::Open(project->workspace.metastore());
   if (!meta.ok()) return ReportFailure(meta.status());
   (void)meta->MarkInterrupted();
   std::string args = "{\"from\":\"" + flags.from + "\",\"to\":\"" + flags.to + "\"}";

@@ -51,12 +51,12 @@ int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags) {
   if (!database.ok()) return ReportFailure(database.status());
   auto con = database->Connect();
   if (!con.ok()) return ReportFailure(con.status());
-  const datamart::Datamart mart(project->workspace / "datamart");
+  const datamart::Datamart mart(project->workspace.datamart());
   if (Status s = features::ValidateFeatures(*project, mart, *con); !s.ok()) {
     return ReportFailure(s, s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailed);
   }
 
-  auto meta = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
+  auto meta = metastore::Metastore::Open(project->workspace.metastore());
   if (!meta.ok()) return ReportFailure(meta.status());
   (void)meta->MarkInterrupted();
   auto run_id = meta->BeginRun("materialize", "{\"as_of\":\"" + flags.as_of +

@@ -2,11 +2,11 @@
 // model registry and its governance (docs/registry.md).
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/commands.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "registry/registry.h"
 
 namespace riskpipe::cli {

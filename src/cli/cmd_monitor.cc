@@ -3,9 +3,9 @@
 
 #include <cmath>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/json.h"
 #include "core/progress.h"
 #include "db/database.h"
 #include "metastore/metastore.h"
@@ -105,7 +105,7 @@ int RunMonitor(const GlobalFlags& global, const MonitorFlags& flags) {
   std::optional<db::Database> database;
   auto con = Connect(database);
   if (!con.ok()) return ReportFailure(con.status());
-  auto store = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
+  auto store = metastore::Metastore::Open(project->workspace.metastore());
   if (!store.ok()) return ReportFailure(store.status());
   (void)store->MarkInterrupted();
   auto run =
@@ -160,7 +160,7 @@ int RunAlerts(const GlobalFlags& global, const MonitorFlags& flags) {
   f.severity = flags.severity;
   f.model_id = flags.model;
   f.include_resolved = flags.all;
-  auto store = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
+  auto store = metastore::Metastore::Open(project->workspace.metastore());
   if (!store.ok()) return ReportFailure(store.status());
   auto rows = store->ListAlerts(f);
   if (!rows.ok()) return ReportFailure(rows.status());

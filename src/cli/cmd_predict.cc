@@ -56,7 +56,7 @@ int RunPredict(const GlobalFlags& global, const PredictFlags& flags) {
   }
   auto reg = registry::Registry::Open(project->workspace);
   if (!reg.ok()) return ReportFailure(reg.status());
-  auto meta = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
+  auto meta = metastore::Metastore::Open(project->workspace.metastore());
   if (!meta.ok()) return ReportFailure(meta.status());
   (void)meta->MarkInterrupted();
   auto run_id = meta->BeginRun("predict", "{\"from\":\"" + from.ToString() + "\",\"to\":\"" +

@@ -1,13 +1,12 @@
 // riskpipe quality: evaluates the data-quality expectation suites for one month or every
 // month of a table, writes gold/data_quality and the Markdown reports, and records the run.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <map>
 
 #include "cli/commands.h"
 #include "config/expectations.h"
+#include "core/json.h"
 #include "core/progress.h"
 #include "datamart/datamart.h"
 #include "db/database.h"
@@ -108,7 +107,7 @@ int RunQuality(const GlobalFlags& global, const QualityFlags& flags) {
   }
   auto suites = SelectSuites(*project, flags);
   if (!suites.ok()) return ReportFailure(suites.status(), kExitUsage);
-  const datamart::Datamart mart(project->workspace / "datamart");
+  const datamart::Datamart mart(project->workspace.datamart());
   std::map<Month, std::vector<const config::ExpectationSuite*>> plan;
   for (const auto& s : *suites) {
     std::vector<Month> months;
@@ -129,7 +128,7 @@ int RunQuality(const GlobalFlags& global, const QualityFlags& flags) {
   if (!database.ok()) return ReportFailure(database.status());
   auto con = database->Connect();
   if (!con.ok()) return ReportFailure(con.status());
-  auto meta = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
+  auto meta = metastore::Metastore::Open(project->workspace.metastore());
   if (!meta.ok()) return ReportFailure(meta.status());
   (void)meta->MarkInterrupted();
   const std::string args = nlohmann::json{{"table", flags.table}, {"layer", flags.layer},

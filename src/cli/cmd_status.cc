@@ -28,12 +28,12 @@ void RegisterStatus(CLI::App& app, StatusFlags& flags) {
 int RunStatus(const GlobalFlags& global, const StatusFlags& flags) {
   auto project = LoadProjectOrReport(global);
   if (!project) return kExitUsage;
-  auto meta = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
+  auto meta = metastore::Metastore::Open(project->workspace.metastore());
   if (!meta.ok()) return ReportFailure(meta.status());
   auto runs = meta->ListRuns(flags.limit);
   if (!runs.ok()) return ReportFailure(runs.status());
   if (runs->empty()) {
-    std::printf("no runs recorded yet in %s\n", (project->workspace / "metastore.sqlite").c_str());
+    std::printf("no runs recorded yet in %s\n", (project->workspace.metastore()).c_str());
     return kExitOk;
   }
   for (const auto& run : *runs) {

@@ -45,7 +45,7 @@ int RunSynth(const GlobalFlags& global, const SynthFlags& flags) {
       std::fprintf(stderr, "riskpipe: pass --out DIR, or a --config whose workspace to use\n");
       return kExitUsage;
     }
-    options.out_dir = project->workspace / "raw";
+    options.out_dir = project->workspace.raw();
   }
   auto summary = synth::Generate(options);
   if (!summary.ok()) {

@@ -58,7 +58,7 @@ int RunTrain(const GlobalFlags& global, const TrainFlags& flags) {
   }
   const bool quiet = GetConsoleOptions().quiet;
 
-  auto meta = metastore::Metastore::Open(project->workspace / "metastore.sqlite");
+  auto meta = metastore::Metastore::Open(project->workspace.metastore());
   if (!meta.ok()) return ReportFailure(meta.status());
   (void)meta->MarkInterrupted();
   auto run_id = meta->BeginRun("train", "{\"model\":\"" + model.name + "\",\"cutoff\":\"" +
@@ -101,7 +101,7 @@ int RunTrain(const GlobalFlags& global, const TrainFlags& flags) {
   training::TrainOptions options;
   options.cutoff = cutoff;
   options.resume = flags.resume;
-  options.checkpoint_root = project->workspace / "checkpoints";
+  options.checkpoint_root = project->workspace.checkpoints();
   options.log = [quiet](const std::string& line) {
     if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
   };

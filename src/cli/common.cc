@@ -28,7 +28,7 @@ int RunCheckConfig(const GlobalFlags& global) {
   auto project = LoadProjectOrReport(global);
   if (!project) return kExitUsage;
   std::printf("project %s\n  config     %s\n  workspace  %s\n", project->name.c_str(),
-              project->config_path.c_str(), project->workspace.c_str());
+              project->config_path.c_str(), project->workspace.root().c_str());
   for (const config::Source& s : project->sources) {
     std::printf("  source %-22s %zu columns, date column %s, file %s\n", s.name.c_str(),
                 s.columns.size(), s.date_column.c_str(), s.file.c_str());

@@ -43,8 +43,8 @@ Status ParseChoice(YamlMap& m, const std::string& key, const YAML::Node& n,
 }
 
 constexpr Choice<ColumnType> kTypes[] = {
-    {"string", ColumnType::kString}, {"int", ColumnType::kInt},
-    {"float", ColumnType::kFloat},   {"date", ColumnType::kDate},
+    {"string", ColumnType::kString},     {"int", ColumnType::kInt},
+    {"float", ColumnType::kFloat},       {"date", ColumnType::kDate},
     {"category", ColumnType::kCategory}, {"bool", ColumnType::kBool}};
 constexpr Choice<Rule> kRules[] = {{"trim", Rule::kTrim},
                                    {"strip_underscores", Rule::kStripUnderscores},
@@ -217,8 +217,8 @@ StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origi
   std::string workspace;
   RETURN_IF_ERROR(m.ReadString("workspace", workspace, true));
   const fs::path base = p.config_path.parent_path();
-  p.workspace = fs::path(workspace).is_absolute() ? fs::path(workspace) : base / workspace;
-  p.workspace = p.workspace.lexically_normal();
+  p.workspace = (fs::path(workspace).is_absolute() ? fs::path(workspace) : base / workspace)
+                    .lexically_normal();
   std::string salt = kDefaultPiiSalt, salt_env;
   RETURN_IF_ERROR(m.ReadString("pii_salt", salt, false));
   RETURN_IF_ERROR(m.ReadString("pii_salt_env", salt_env, false));
@@ -233,16 +233,16 @@ StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origi
           .lexically_normal();
   const YAML::Node sources = m.Get("sources");
   // A project that trains from one file (model.dataset) needs no sources.
-  const bool dataset_only = !sources.IsDefined() && root["model"].IsMap() &&
-                            root["model"]["dataset"].IsDefined();
+  const bool dataset_only =
+      !sources.IsDefined() && root["model"].IsMap() && root["model"]["dataset"].IsDefined();
   if (!sources.IsDefined() && !dataset_only) return m.Missing("sources");
   if (!dataset_only && (!sources.IsSequence() || sources.size() == 0)) {
     return m.Error("sources", "expected a non-empty list of sources", &sources);
   }
   for (size_t i = 0; !dataset_only && i < sources.size(); ++i) {
     Source s;
-    RETURN_IF_ERROR(ParseSource(sources[i], name, "sources[" + std::to_string(i) + "]",
-                                p.workspace, s));
+    RETURN_IF_ERROR(
+        ParseSource(sources[i], name, "sources[" + std::to_string(i) + "]", p.workspace.root(), s));
     if (p.FindSource(s.name) != nullptr) {
       const YAML::Node at = sources[i];
       return m.Error("sources[" + std::to_string(i) + "]",
@@ -262,8 +262,10 @@ StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origi
     ModelDef model;
     RETURN_IF_ERROR(internal::ParseModel(n, name, base, model));
     if (!model.dataset && !p.label) {
-      return m.Error("model", "training on the feature store needs a `label:` section "
-                              "(or give model.dataset to train from one file)", &n);
+      return m.Error("model",
+                     "training on the feature store needs a `label:` section "
+                     "(or give model.dataset to train from one file)",
+                     &n);
     }
     p.model = std::move(model);
   }

@@ -19,6 +19,7 @@
 #include "config/validation.h"
 #include "core/date.h"
 #include "core/status.h"
+#include "core/workspace.h"
 
 namespace riskpipe::config {
 
@@ -55,9 +56,9 @@ struct Column {
   bool required = false;                 // null after cleaning -> quarantine
   std::vector<std::string> null_values;  // exact tokens that mean "missing" (after rules)
   std::vector<Rule> rules;
-  std::optional<double> min, max;        // valid range for int/float (inclusive)
+  std::optional<double> min, max;          // valid range for int/float (inclusive)
   std::optional<Date> min_date, max_date;  // valid range for dates (inclusive)
-  std::vector<std::string> levels;       // allowed values for category
+  std::vector<std::string> levels;         // allowed values for category
   std::vector<DateFormat> date_formats = {DateFormat::kIso};
   OnInvalid on_invalid = OnInvalid::kNull;
   Pii pii = Pii::kNone;
@@ -67,11 +68,11 @@ struct Column {
 enum class ExtraColumns { kError, kIgnore };
 
 struct Source {
-  std::string name;                 // table name in the datamart
+  std::string name;  // table name in the datamart
   std::string description;
-  std::filesystem::path file;       // absolute after loading (resolved against the workspace)
-  std::vector<std::string> keys;    // unique key columns: duplicates are quarantined
-  std::string date_column;          // its month is the row's snapshot partition
+  std::filesystem::path file;     // absolute after loading (resolved against the workspace)
+  std::vector<std::string> keys;  // unique key columns: duplicates are quarantined
+  std::string date_column;        // its month is the row's snapshot partition
   char delimiter = ',';
   ExtraColumns extra_columns = ExtraColumns::kError;
   std::vector<Column> columns;
@@ -87,7 +88,7 @@ std::set<std::string> SilverColumns(const Source& source);
 struct Project {
   std::string name;
   std::filesystem::path config_path;  // the file this came from
-  std::filesystem::path workspace;    // absolute
+  Workspace workspace;                // absolute root
   // Salt for PII hashing. Taken from the environment variable named by pii_salt_env when set
   // there, else the literal pii_salt.
   std::string pii_salt;
@@ -102,11 +103,11 @@ struct Project {
   // What to train (`model:`), absent when the project has none yet.
   std::optional<ModelDef> model;
   // Sections of the later modules; each has `present` false when not given.
-  ValidationDef validation;      // config/validation.h
-  GovernanceDef governance;      // config/governance.h
-  ServingDef serving;            // config/serving.h
-  PipelineDef pipeline;          // config/pipeline.h
-  ReasonCodesDef reason_codes;   // config/reason_codes.h
+  ValidationDef validation;     // config/validation.h
+  GovernanceDef governance;     // config/governance.h
+  ServingDef serving;           // config/serving.h
+  PipelineDef pipeline;         // config/pipeline.h
+  ReasonCodesDef reason_codes;  // config/reason_codes.h
 
   const Source* FindSource(std::string_view name) const;
 };

@@ -23,7 +23,7 @@ Status AuditFailure(const std::string& view, int64_t violations) {
 StatusOr<FeatureBuildSummary> BuildFeatureStore(const config::Project& project, db::Connection& con,
                                                 const FeatureBuildOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   RETURN_IF_ERROR(ValidateFeatures(project, mart, con));
   const config::Spine& spine = project.features.spine;
 

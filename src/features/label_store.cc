@@ -74,7 +74,7 @@ StatusOr<LabelSource> ResolveSource(const config::Project& project) {
     return InvalidArgumentError("label.loan_key and label.entity name the same column \"" +
                                 s.label->entity + "\"");
   }
-  s.mart = datamart::Datamart(project.workspace / "datamart");
+  s.mart = datamart::Datamart(project.workspace.datamart());
   auto read = s.mart.ReadSql(Layer::kSilver, s.source->name);
   if (!read.ok()) {
     return NotFoundError("label source " + read.status().message() +

@@ -16,11 +16,11 @@
 #include <functional>
 #include <future>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/json.h"
 #include "core/memory.h"
 #include "core/parallel.h"
 #include "datamart/datamart.h"
@@ -1253,7 +1253,7 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
     return InvalidArgumentError("materialize: keep must be >= 0, got " +
                                 std::to_string(options.keep));
   }
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   RETURN_IF_ERROR(ValidateFeatures(project, mart, con));
   MaterializeSummary s;
   if (options.as_of) {
@@ -1282,7 +1282,7 @@ StatusOr<MaterializeSummary> Materialize(const config::Project& project, db::Con
   }
   s.features = rows.table.columns.size() - 1;
 
-  const fs::path online = project.workspace / kOnlineDir;
+  const fs::path online = project.workspace.online();
   const fs::path snapshots = online / kSnapshotsDir;
   RETURN_IF_ERROR(MakeDirs(snapshots));
   auto [created_at, version] = CreatedAtAndVersion(s.as_of);

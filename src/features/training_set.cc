@@ -13,7 +13,7 @@ using db::QuoteLiteral;
 
 StatusOr<std::string> TrainingSetSql(const config::Project& project, db::Connection& con,
                                      const TrainingSetRequest& request) {
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   RETURN_IF_ERROR(ValidateFeatures(project, mart, con));
   const config::Spine& spine = project.features.spine;
   const Date cutoff = request.cutoff;

@@ -9,7 +9,7 @@
 #include "datamart/datamart.h"
 #include "features/feature_query.h"
 #include "features/feature_store.h"
-#include "training/dataset.h"
+#include "features/dataset.h"
 
 namespace riskpipe::inference {
 namespace fs = std::filesystem;
@@ -243,7 +243,7 @@ StatusOr<MonthRows> ReadMonth(const config::Project& project, db::Connection& co
                                      ": no `features:` section and no model.dataset: "
                                      "nothing to score");
     }
-    const datamart::Datamart mart(project.workspace / "datamart");
+    const datamart::Datamart mart(project.workspace.datamart());
     const fs::path file =
         mart.PartitionFile(datamart::Layer::kGold, features::kFeatureStoreTable, month.first_day());
     if (!fs::exists(file)) {
@@ -274,7 +274,7 @@ StatusOr<MonthRows> ReadMonth(const config::Project& project, db::Connection& co
   }
   ASSIGN_OR_RETURN(db::ColumnarTable table,
                    con.QueryColumns("SELECT " + select + " FROM (" + sql + ")"));
-  rows.frame = training::ToFrame(std::move(table));
+  rows.frame = features::ToFrame(std::move(table));
   for (const std::string* c : {&rows.event_column, &rows.entity_column, &rows.date_column}) {
     if (rows.frame.Find(*c) < 0) {
       return FailedPreconditionError(rows.source + " has no column \"" + *c + "\"");
@@ -332,7 +332,7 @@ StatusOr<PredictSummary> PredictMonth(const config::Project& project, db::Connec
 
   t = Clock::now();
   PredictionRows source(rows, models, table.version());
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   const std::string select = "SELECT * FROM " + db::RowSourceSql(&source);
   RETURN_IF_ERROR(mart.WritePartition(con, datamart::Layer::kGold, kPredictionsTable,
                                       options.month.first_day(), select)

@@ -412,7 +412,7 @@ std::vector<int> SourceIngestor::MonthsInScope() const {
 // Pass 2 for one month: stream bronze, silver and quarantine into staged Parquet files,
 // check that they reconcile, then publish all three.
 Status SourceIngestor::PublishMonth(db::Connection& con, int month, MonthStats& stats) {
-  const datamart::Datamart mart(project_.workspace / "datamart");
+  const datamart::Datamart mart(project_.workspace.datamart());
   const Date partition = PartitionOf(month);
   stats.counts.partition = partition;
   const fs::path spill = internal::MonthSpillPath(spill_dir_, month);
@@ -532,7 +532,7 @@ StatusOr<SourceReport> SourceIngestor::Run() {
   const auto start = std::chrono::steady_clock::now();
   report_.source = source_.name;
   std::error_code ec;
-  const fs::path rel = fs::relative(source_.file, project_.workspace, ec);
+  const fs::path rel = fs::relative(source_.file, project_.workspace.root(), ec);
   report_.file = (!ec && !rel.empty() && rel.native().rfind("..", 0) != 0) ? rel.string()
                                                                            : source_.file.string();
   ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader,
@@ -543,7 +543,7 @@ StatusOr<SourceReport> SourceIngestor::Run() {
   const int64_t first_line = reader->line();
   reader.reset();
 
-  spill_dir_ = project_.workspace / "tmp" /
+  spill_dir_ = project_.workspace.tmp() /
                (".ingest-" + source_.name + ".tmp-" + std::to_string(::getpid()));
   RETURN_IF_ERROR(MakeDirs(spill_dir_));
   RETURN_IF_ERROR(Split(data_begin, first_line));

@@ -9,8 +9,6 @@
 // Fitting lives here too (logistic regression by Newton's method; trees through XGBoost in
 // the training module). Const methods are thread-safe.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -19,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "core/status.h"
 #include "model/forest.h"
 #include "model/frame.h"

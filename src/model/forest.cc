@@ -1,11 +1,10 @@
 #include "model/forest.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstdlib>
 #include <string>
 
+#include "core/json.h"
 #include "model/gbtree_json.h"
 
 namespace riskpipe::model {

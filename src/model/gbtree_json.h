@@ -4,11 +4,10 @@
 // number of features and a binary-logistic objective. Shared by the batch scorer
 // (model/forest.h) and serving's TreeSHAP (serving/tree_shap.h). Stateless; thread-safe.
 
-#include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
+#include "core/json.h"
 #include "core/status.h"
 
 namespace riskpipe::model {

@@ -9,8 +9,6 @@
 //   MANIFEST                 sha256 of every file (written by the registry)
 // A loaded package is immutable; Score and Explain are thread-safe.
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -18,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/json.h"
 #include "core/status.h"
 #include "model/estimator.h"
 #include "model/frame.h"

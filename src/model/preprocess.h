@@ -7,13 +7,12 @@
 // model. Tree models see numeric values as they are (NaN = missing, which XGBoost routes).
 // Immutable once fitted; thread-safe.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "core/status.h"
 #include "model/frame.h"
 

@@ -1,7 +1,7 @@
 // Champion/challenger analysis and the unseen-segment drift test (monitoring/compare.h).
 
-#include "training/dataset.h"
 #include "monitoring/compare.h"
+#include "features/dataset.h"
 
 #include <cmath>
 #include <cstdio>
@@ -62,7 +62,7 @@ StatusOr<CompareResult> CompareModels(const config::Project& project, db::Connec
     return InvalidArgumentError("compare: champion and challenger are both " + champion_id);
   }
   const config::GovernanceDef& gov = project.governance;
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   StatusOr<std::string> predictions = mart.ReadSql(Layer::kGold, kPredictionsTable);
   if (!predictions.ok()) {
     return FailedPreconditionError("compare: gold/predictions is empty: run `riskpipe predict`");
@@ -148,8 +148,9 @@ StatusOr<CompareResult> CompareModels(const config::Project& project, db::Connec
 StatusOr<UnseenResult> UnseenSegmentCheck(const config::Project& project, db::Connection& con,
                                           const std::string& model_id, std::optional<Month> from,
                                           std::optional<Month> to) {
-  ASSIGN_OR_RETURN(Reference ref, LoadOrBuildReference(project, con, model_id));
-  const datamart::Datamart mart(project.workspace / "datamart");
+  ASSIGN_OR_RETURN(registry::Registry reg, registry::Registry::Open(project.workspace));
+  ASSIGN_OR_RETURN(Reference ref, LoadOrBuildReference(project, reg, con, model_id));
+  const datamart::Datamart mart(project.workspace.datamart());
   UnseenResult out;
   out.model_id = ref.model_id;
   if (!from) {
@@ -186,12 +187,11 @@ StatusOr<UnseenResult> UnseenSegmentCheck(const config::Project& project, db::Co
   }
   ASSIGN_OR_RETURN(db::ColumnarTable table,
                    con.QueryColumns("SELECT * FROM (" + sql + ") ORDER BY " + db::QuoteIdent(key)));
-  model::Frame frame = training::ToFrame(std::move(table));
+  model::Frame frame = features::ToFrame(std::move(table));
   if (frame.rows == 0) {
     return FailedPreconditionError(model_id + ": the unseen segment (" + out.segment +
                                    ") is empty");
   }
-  ASSIGN_OR_RETURN(registry::Registry reg, registry::Registry::Open(project.workspace));
   ASSIGN_OR_RETURN(fs::path dir, reg.VerifiedPath(model_id));
   ASSIGN_OR_RETURN(model::ModelPackage package, model::ModelPackage::Load(dir));
   ASSIGN_OR_RETURN(model::Scores scores, package.Score(frame));

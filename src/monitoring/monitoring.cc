@@ -1,9 +1,8 @@
 // MonitorMonth and RetrainRecommended (monitoring/monitoring.h).
 
-#include "training/dataset.h"
 #include "monitoring/monitoring.h"
-
-#include <nlohmann/json.hpp>
+#include "core/json.h"
+#include "features/dataset.h"
 
 #include <algorithm>
 #include <chrono>
@@ -86,10 +85,8 @@ StatusOr<std::vector<ModelKey>> ModelsOf(db::Connection& con, const fs::path& pr
 }
 
 // Mean |attribution| per reference feature over the month's rows.
-StatusOr<std::vector<double>> MonthImportance(const config::Project& project,
-                                              const std::string& model_id,
+StatusOr<std::vector<double>> MonthImportance(registry::Registry& reg, const std::string& model_id,
                                               const model::Frame& frame, const Reference& ref) {
-  ASSIGN_OR_RETURN(registry::Registry reg, registry::Registry::Open(project.workspace));
   ASSIGN_OR_RETURN(fs::path dir, reg.VerifiedPath(model_id));
   ASSIGN_OR_RETURN(model::ModelPackage package, model::ModelPackage::Load(dir));
   const auto& features = package.preprocessor().features();
@@ -118,7 +115,8 @@ StatusOr<std::vector<double>> MonthImportance(const config::Project& project,
 }
 
 // Stability rows of one model in `month`.
-StatusOr<std::vector<StabilityRow>> Stability(const config::Project& project, db::Connection& con,
+StatusOr<std::vector<StabilityRow>> Stability(const config::Project& project,
+                                              registry::Registry& reg, db::Connection& con,
                                               const datamart::Datamart& mart, Month month,
                                               const fs::path& predictions, const ModelInMonth& m,
                                               const MonitorOptions& options, int64_t& rows) {
@@ -139,7 +137,7 @@ StatusOr<std::vector<StabilityRow>> Stability(const config::Project& project, db
                           " WHERE p.model_id = " + db::QuoteLiteral(m.key.model_id) +
                           " ORDER BY p.event_id";
   ASSIGN_OR_RETURN(db::ColumnarTable table, con.QueryColumns(sql));
-  model::Frame frame = training::ToFrame(std::move(table));
+  model::Frame frame = features::ToFrame(std::move(table));
   rows += static_cast<int64_t>(frame.rows);
   std::vector<double> pd = std::move(frame.columns[0].numbers);
   std::vector<uint8_t> approved;
@@ -150,7 +148,7 @@ StatusOr<std::vector<StabilityRow>> Stability(const config::Project& project, db
   month_cols.approved = approved;
   month_cols.frame = &frame;
   if (options.importance && features && frame.rows > 0) {
-    StatusOr<std::vector<double>> imp = MonthImportance(project, m.key.model_id, frame, m.ref);
+    StatusOr<std::vector<double>> imp = MonthImportance(reg, m.key.model_id, frame, m.ref);
     if (imp.ok()) {
       month_cols.importance = std::move(*imp);
     } else if (options.log) {
@@ -306,8 +304,8 @@ StatusOr<CalibrationEvidence> MaturedCalibration(db::Connection& con,
 // miscalibration forward, so a shock seen in matured months shows in the immature ones, and a
 // model recalibrated on the shocked population shows its own (out-of-time) calibration.
 // Records the month's realised values as evidence for later months.
-Status AddCalibrationGap(const config::Project& project, db::Connection& con, Month s, bool matured,
-                         CalibrationEvidence& evidence,
+Status AddCalibrationGap(const config::Project& project, registry::Registry& reg,
+                         db::Connection& con, Month s, bool matured, CalibrationEvidence& evidence,
                          std::map<std::string, Reference>& references,
                          std::vector<Keyed<PerformanceRow>>& perf) {
   std::vector<Keyed<PerformanceRow>> out;
@@ -337,7 +335,7 @@ Status AddCalibrationGap(const config::Project& project, db::Connection& con, Mo
       if (it->second.second > 0) ratio = it->second.first / it->second.second;
     } else {
       if (!references.count(id)) {
-        ASSIGN_OR_RETURN(references[id], LoadOrBuildReference(project, con, id));
+        ASSIGN_OR_RETURN(references[id], LoadOrBuildReference(project, reg, con, id));
       }
       const Reference& ref = references[id];
       if (ref.oot_mean_pd > 0) ratio = ref.oot_default_rate / ref.oot_mean_pd;
@@ -362,7 +360,7 @@ int LabelLagMonths(const config::Project& project) {
 StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connection& con,
                                       Month month, const MonitorOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   const fs::path predictions =
       mart.PartitionFile(Layer::kGold, kPredictionsTable, month.first_day());
   if (!fs::exists(predictions)) {
@@ -371,10 +369,13 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
   }
   MonitorSummary summary;
   summary.month = month;
+  // One registry (and through it one metastore) for the whole month: references, packages and
+  // alerts all read and write through it.
+  ASSIGN_OR_RETURN(registry::Registry reg, registry::Registry::Open(project.workspace));
   ASSIGN_OR_RETURN(std::vector<ModelKey> keys, ModelsOf(con, predictions));
   std::vector<ModelInMonth> models;
   for (const ModelKey& k : keys) {
-    ASSIGN_OR_RETURN(Reference ref, LoadOrBuildReference(project, con, k.model_id));
+    ASSIGN_OR_RETURN(Reference ref, LoadOrBuildReference(project, reg, con, k.model_id));
     models.push_back({k, std::move(ref)});
     summary.models.push_back(k.model_id);
   }
@@ -383,8 +384,9 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
   std::map<std::string, std::vector<StabilityRow>> by_model;
   for (const ModelInMonth& m : models) {
     if (options.log) options.log("stability " + m.key.model_id + " " + month.ToString());
-    ASSIGN_OR_RETURN(std::vector<StabilityRow> rows,
-                     Stability(project, con, mart, month, predictions, m, options, summary.rows));
+    ASSIGN_OR_RETURN(
+        std::vector<StabilityRow> rows,
+        Stability(project, reg, con, mart, month, predictions, m, options, summary.rows));
     for (const auto& r : rows) stability.push_back({m.key, r});
     by_model[m.key.model_id] = std::move(rows);
   }
@@ -407,8 +409,8 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
     if (options.log) options.log("performance of scoring month " + s.ToString());
     ASSIGN_OR_RETURN(std::vector<Keyed<PerformanceRow>> perf,
                      Performance(project, con, mart, s, month));
-    RETURN_IF_ERROR(
-        AddCalibrationGap(project, con, s, Matured(project, s, month), evidence, references, perf));
+    RETURN_IF_ERROR(AddCalibrationGap(project, reg, con, s, Matured(project, s, month), evidence,
+                                      references, perf));
     RETURN_IF_ERROR(internal::WritePerformance(con, mart, s, perf).status());
     summary.performance_months.push_back(s);
     if (Matured(project, s, month) && !Matured(project, s, month.Next(-1))) {
@@ -421,8 +423,7 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
     }
   }
   // 3. The governance policy -> alerts.
-  ASSIGN_OR_RETURN(metastore::Metastore store,
-                   metastore::Metastore::Open(project.workspace / "metastore.sqlite"));
+  metastore::Metastore& store = reg.metastore();
   ASSIGN_OR_RETURN(std::optional<DqResult> dq, DqFailures(con, mart, month));
   std::vector<metastore::AlertRow> alerts;
   for (const ModelInMonth& m : models) {
@@ -460,7 +461,7 @@ StatusOr<MonitorSummary> MonitorMonth(const config::Project& project, db::Connec
 
 StatusOr<int> RaiseQualityAlerts(const config::Project& project, db::Connection& con, Month month,
                                  const std::string& model_id) {
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   ASSIGN_OR_RETURN(std::optional<DqResult> dq, DqFailures(con, mart, month));
   PolicyInput in;
   in.month = month;
@@ -471,7 +472,7 @@ StatusOr<int> RaiseQualityAlerts(const config::Project& project, db::Connection&
   in.dq = dq;
   std::vector<metastore::AlertRow> alerts = EvaluatePolicy(project.governance, in);
   ASSIGN_OR_RETURN(metastore::Metastore store,
-                   metastore::Metastore::Open(project.workspace / "metastore.sqlite"));
+                   metastore::Metastore::Open(project.workspace.metastore()));
   RETURN_IF_ERROR(store.ReplaceMonthAlerts(month.ToString(), {model_id}, alerts));
   RETURN_IF_ERROR(internal::WriteAlerts(con, mart, month, alerts).status());
   return static_cast<int>(alerts.size());
@@ -481,7 +482,7 @@ StatusOr<std::optional<RetrainTrigger>> RetrainRecommended(const config::Project
                                                            std::string_view model_name,
                                                            Month as_of) {
   ASSIGN_OR_RETURN(metastore::Metastore store,
-                   metastore::Metastore::Open(project.workspace / "metastore.sqlite"));
+                   metastore::Metastore::Open(project.workspace.metastore()));
   metastore::ModelFilter mf;
   mf.name = std::string(model_name);
   ASSIGN_OR_RETURN(std::vector<metastore::ModelRow> versions, store.ListModels(mf));

@@ -2,14 +2,13 @@
 
 #include "monitoring/policy.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
 
 #include "core/hash.h"
+#include "core/json.h"
 
 namespace riskpipe::monitoring {
 namespace {

@@ -34,8 +34,8 @@ struct PolicyInput {
   std::string model_id, model_name;
   const Reference* reference = nullptr;
   std::vector<StabilityRow> stability;
-  std::vector<MaturedMonth> matured;   // newly matured scoring months
-  std::optional<DqResult> dq;          // data-quality results of the month, when known
+  std::vector<MaturedMonth> matured;  // newly matured scoring months
+  std::optional<DqResult> dq;         // data-quality results of the month, when known
   // Consecutive months before `month` with a score_psi alert (warn or act) for this model, and
   // the first of them (months without predictions, e.g. stopped by the quality gate, are
   // skipped, not counted).

@@ -2,8 +2,6 @@
 
 #include "monitoring/reference.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -12,11 +10,12 @@
 #include <numeric>
 
 #include "core/files.h"
+#include "core/json.h"
+#include "features/dataset.h"
 #include "model/package.h"
 #include "registry/registry.h"
 #include "stats/distribution.h"
 #include "stats/metrics.h"
-#include "training/dataset.h"
 
 namespace riskpipe::monitoring {
 namespace {
@@ -247,7 +246,7 @@ Reference BuildReference(const model::Frame& frame, const std::vector<std::strin
 }
 
 fs::path ReferenceDir(const config::Project& project, const std::string& model_id) {
-  return project.workspace / "monitoring" / "reference" / model_id;
+  return project.workspace.monitoring_reference() / model_id;
 }
 
 Status SaveReference(const Reference& ref, const fs::path& dir) {
@@ -279,25 +278,24 @@ StatusOr<Reference> ReadReference(const fs::path& dir) {
   return r;
 }
 
-StatusOr<Reference> LoadOrBuildReference(const config::Project& project, db::Connection& con,
-                                         const std::string& model_id) {
+StatusOr<Reference> LoadOrBuildReference(const config::Project& project, registry::Registry& reg,
+                                         db::Connection& con, const std::string& model_id) {
   const fs::path dir = ReferenceDir(project, model_id);
   if (fs::exists(dir / "reference.json")) {
     StatusOr<Reference> cached = ReadReference(dir);
     if (cached.ok()) return cached;  // a broken cache is rebuilt below
   }
-  ASSIGN_OR_RETURN(registry::Registry reg, registry::Registry::Open(project.workspace));
   ASSIGN_OR_RETURN(registry::ModelRecord record, reg.Get(model_id));
   ASSIGN_OR_RETURN(fs::path package_dir, reg.VerifiedPath(record.id));
   ASSIGN_OR_RETURN(model::ModelPackage package, model::ModelPackage::Load(package_dir));
   const json& meta = package.metadata();
-  ASSIGN_OR_RETURN(config::Project as_trained, training::ProjectAsTrained(project, meta));
+  ASSIGN_OR_RETURN(config::Project as_trained, features::ProjectAsTrained(project, meta));
   Date cutoff = Date::FromCivil(9999, 12, 31);
   const json lineage = meta.value("training_data", json::object()).value("lineage", json::object());
   if (auto c = ParseIsoDate(lineage.value("cutoff", "")); c) cutoff = *c;
-  ASSIGN_OR_RETURN(training::TrainingData data,
-                   training::LoadTrainingData(as_trained, con, cutoff));
-  ASSIGN_OR_RETURN(training::SplitRows splits, training::MakeSplits(data, *as_trained.model));
+  ASSIGN_OR_RETURN(features::TrainingData data,
+                   features::LoadTrainingData(as_trained, con, cutoff));
+  ASSIGN_OR_RETURN(features::SplitRows splits, features::MakeSplits(data, *as_trained.model));
   // The held-out development rows: validation (where the PDs were calibrated) and out-of-time
   // (where they were validated). Training rows are left out: a flexible model scores the rows
   // it was fitted on more extremely than any new application (XGBoost: training AUC 0.98

@@ -19,6 +19,7 @@
 #include "core/status.h"
 #include "db/database.h"
 #include "model/frame.h"
+#include "registry/registry.h"
 
 namespace riskpipe::monitoring {
 
@@ -77,15 +78,14 @@ inline int BinOf(double v, const std::vector<double>& edges) {
 
 // The cached reference of model `model_id` (<name>/<version>), built on first use: loads the
 // package through the registry (MANIFEST verified), reproduces its development sample with
-// training::LoadTrainingData at the package's cutoff and splits, scores it and computes
+// features::LoadTrainingData at the package's cutoff and splits, scores it and computes
 // attributions. NotFound for an unknown model; FailedPrecondition when the stores are gone.
-StatusOr<Reference> LoadOrBuildReference(const config::Project& project, db::Connection& con,
-                                         const std::string& model_id);
+StatusOr<Reference> LoadOrBuildReference(const config::Project& project, registry::Registry& reg,
+                                         db::Connection& con, const std::string& model_id);
 
 // Cache files (exposed for tests and docs).
 std::filesystem::path ReferenceDir(const config::Project& project, const std::string& model_id);
 Status SaveReference(const Reference& ref, const std::filesystem::path& dir);
 StatusOr<Reference> ReadReference(const std::filesystem::path& dir);
-
 
 }  // namespace riskpipe::monitoring

@@ -10,10 +10,9 @@
 #include <set>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/json.h"
 #include "datamart/datamart.h"
 #include "db/database.h"
 #include "features/feature_store.h"
@@ -127,7 +126,7 @@ struct Runner {
   std::map<std::pair<int, std::string>, std::pair<Outcome, std::string>> done;
 
   Runner(const config::Project& p, const RunOptions& o)
-      : project(p), options(o), mart(p.workspace / "datamart") {}
+      : project(p), options(o), mart(p.workspace.datamart()) {}
 
   bool Skipped(const std::string& step) const {
     return std::find(options.skip.begin(), options.skip.end(), step) != options.skip.end();
@@ -378,7 +377,7 @@ StatusOr<Registered> TrainAndRegister(StepContext& c, const config::Project& pro
   }
   training::TrainOptions o;
   o.cutoff = c.month.first_day();
-  o.checkpoint_root = project.workspace / "checkpoints";
+  o.checkpoint_root = project.workspace.checkpoints();
   o.resume = true;  // checkpoints are keyed by inputs: a killed run continues where it stopped
   ASSIGN_OR_RETURN(fs::path staging, c.registry.NewStagingDir(name));
   auto trained = training::Train(project, c.con, o, staging);
@@ -991,7 +990,7 @@ StatusOr<RunSummary> Run(const config::Project& project, const RunOptions& optio
   }
   ASSIGN_OR_RETURN(run.base_hash, BaseHash(project));
   ASSIGN_OR_RETURN(metastore::Metastore meta,
-                   metastore::Metastore::Open(project.workspace / "metastore.sqlite"));
+                   metastore::Metastore::Open(project.workspace.metastore()));
   (void)meta.MarkInterrupted();
   run.meta = &meta;
   ASSIGN_OR_RETURN(registry::Registry registry, registry::Registry::Open(project.workspace));
@@ -1014,7 +1013,7 @@ StatusOr<RunSummary> Run(const config::Project& project, const RunOptions& optio
         threads.emplace_back([&run, &registry, m, k] {
           auto db2 = db::Database::Open(":memory:");
           auto con2 = db2.ok() ? db2->Connect() : StatusOr<db::Connection>(db2.status());
-          auto meta2 = metastore::Metastore::Open(run.project.workspace / "metastore.sqlite");
+          auto meta2 = metastore::Metastore::Open(run.project.workspace.metastore());
           if (!con2.ok() || !meta2.ok()) return;  // phase 2 runs the step again and reports
           StepContext c{run, *con2, registry, m.Next(k)};
           for (const char* name : {"ingest", "quality"}) {

@@ -96,11 +96,13 @@ void FromBatch(const Expectation& e, const std::vector<db::Value>& row, int at, 
     r.threshold = "values " + Bounds(e.min, e.max) + " for >= " + Fmt(e.mostly) + " of rows";
     if (nonnull > 0) r.details = "min " + Fmt(cell(2), 6) + ", max " + Fmt(cell(3), 6);
   } else {
-    r.threshold = "values in {" + [&] {
-      std::string s;
-      for (const auto& v : e.values) s += (s.empty() ? "" : ", ") + v;
-      return s;
-    }() + "} for >= " + Fmt(e.mostly) + " of rows";
+    r.threshold = "values in {" +
+                  [&] {
+                    std::string s;
+                    for (const auto& v : e.values) s += (s.empty() ? "" : ", ") + v;
+                    return s;
+                  }() +
+                  "} for >= " + Fmt(e.mostly) + " of rows";
   }
   r.outcome = r.observed >= e.mostly ? Outcome::kPass : Outcome::kFail;
 }
@@ -109,8 +111,7 @@ StatusOr<ExpectationResult> CheckSegments(db::Connection& con, const Expectation
                                           ExpectationResult r) {
   const std::string sql = "SELECT coalesce(CAST(" + db::QuoteIdent(e.by) +
                           " AS VARCHAR), '(null)') AS seg, count(*), count(*) FILTER (WHERE " +
-                          ValueSql(e) + " IS NULL) FROM " + kCurrentView +
-                          " GROUP BY 1 ORDER BY 1";
+                          ValueSql(e) + " IS NULL) FROM " + kCurrentView + " GROUP BY 1 ORDER BY 1";
   ASSIGN_OR_RETURN(db::Table t, con.Query(sql));
   struct Seg {
     std::string name;
@@ -173,7 +174,8 @@ StatusOr<std::vector<std::pair<std::string, std::string>>> Describe(db::Connecti
                                                                     const std::string& sql) {
   ASSIGN_OR_RETURN(db::Table t, con.Query("DESCRIBE " + sql));
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& row : t.rows) out.emplace_back(db::ValueToString(row[0]), db::ValueToString(row[1]));
+  for (const auto& row : t.rows)
+    out.emplace_back(db::ValueToString(row[0]), db::ValueToString(row[1]));
   return out;
 }
 
@@ -185,9 +187,8 @@ Status CheckColumns(const ExpectationSuite& suite, const Expectation& e,
   if (!e.by.empty()) named.push_back(e.by);
   for (const std::string& c : named) {
     if (columns.count(c) == 0) {
-      return internal::ExpectationError(suite, e,
-                                        "column \"" + c + "\" is not in " + suite.layer + "/" +
-                                            suite.table);
+      return internal::ExpectationError(
+          suite, e, "column \"" + c + "\" is not in " + suite.layer + "/" + suite.table);
     }
   }
   return OkStatus();
@@ -210,9 +211,12 @@ std::string ReferenceSql(const datamart::Datamart& mart, datamart::Layer layer,
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kPass: return "pass";
-    case Outcome::kFail: return "fail";
-    case Outcome::kSkip: return "skip";
+    case Outcome::kPass:
+      return "pass";
+    case Outcome::kFail:
+      return "fail";
+    case Outcome::kSkip:
+      return "skip";
   }
   return "?";
 }
@@ -309,15 +313,14 @@ StatusOr<SuiteResult> EvaluateSuite(db::Connection& con, const datamart::Datamar
       } else {
         auto type = Describe(con, "SELECT " + ValueSql(e) + " AS v FROM " + kCurrentView);
         if (!type.ok()) return internal::ExpectationError(suite, e, type.status().message());
-        ASSIGN_OR_RETURN(r, internal::CheckDistribution(con, suite, e, kCurrentView, ref,
-                                                        type->at(0).second));
+        ASSIGN_OR_RETURN(
+            r, internal::CheckDistribution(con, suite, e, kCurrentView, ref, type->at(0).second));
       }
     }
     ordered.push_back(std::move(r));
   }
   out.results = std::move(ordered);
-  out.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }
 

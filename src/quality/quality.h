@@ -15,6 +15,7 @@
 #include "config/expectations.h"
 #include "core/date.h"
 #include "core/status.h"
+#include "core/workspace.h"
 #include "datamart/datamart.h"
 #include "db/database.h"
 
@@ -87,9 +88,9 @@ Status WriteResults(db::Connection& con, const datamart::Datamart& mart, Month m
 std::string ReportMarkdown(const SuiteResult& result, const RunContext& context);
 // <workspace>/reports/quality/<table>_<YYYY-MM>.md for silver; other layers prefix the
 // layer: <layer>.<table>_<YYYY-MM>.md.
-std::filesystem::path ReportPath(const std::filesystem::path& workspace, const SuiteResult& r);
+std::filesystem::path ReportPath(const Workspace& workspace, const SuiteResult& r);
 // Writes ReportMarkdown atomically to ReportPath; returns the path. Internal on I/O errors.
-StatusOr<std::filesystem::path> WriteReport(const std::filesystem::path& workspace,
-                                            const SuiteResult& result, const RunContext& context);
+StatusOr<std::filesystem::path> WriteReport(const Workspace& workspace, const SuiteResult& result,
+                                            const RunContext& context);
 
 }  // namespace riskpipe::quality

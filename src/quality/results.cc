@@ -14,12 +14,12 @@ using internal::Fmt;
 
 // The columns of gold/data_quality, in order, with their SQL types (docs/quality.md).
 constexpr std::pair<const char*, const char*> kSchema[] = {
-    {"layer", "VARCHAR"},         {"table_name", "VARCHAR"},    {"month", "VARCHAR"},
-    {"ordinal", "INTEGER"},       {"expectation", "VARCHAR"},   {"kind", "VARCHAR"},
-    {"column_name", "VARCHAR"},   {"severity", "VARCHAR"},      {"outcome", "VARCHAR"},
-    {"passed", "BOOLEAN"},        {"observed", "DOUBLE"},       {"observed_text", "VARCHAR"},
-    {"threshold", "VARCHAR"},     {"rationale", "VARCHAR"},     {"details", "VARCHAR"},
-    {"partition_rows", "BIGINT"}, {"run_id", "BIGINT"},         {"evaluated_at", "VARCHAR"},
+    {"layer", "VARCHAR"},         {"table_name", "VARCHAR"},  {"month", "VARCHAR"},
+    {"ordinal", "INTEGER"},       {"expectation", "VARCHAR"}, {"kind", "VARCHAR"},
+    {"column_name", "VARCHAR"},   {"severity", "VARCHAR"},    {"outcome", "VARCHAR"},
+    {"passed", "BOOLEAN"},        {"observed", "DOUBLE"},     {"observed_text", "VARCHAR"},
+    {"threshold", "VARCHAR"},     {"rationale", "VARCHAR"},   {"details", "VARCHAR"},
+    {"partition_rows", "BIGINT"}, {"run_id", "BIGINT"},       {"evaluated_at", "VARCHAR"},
 };
 
 std::string Lit(const std::string& s) { return db::QuoteLiteral(s); }
@@ -28,8 +28,8 @@ std::string Row(const SuiteResult& s, size_t i, const RunContext& c) {
   const ExpectationResult& r = s.results[i];
   const std::string observed = std::isfinite(r.observed) ? Fmt(r.observed, 17) : "NULL";
   return "(" + Lit(s.layer) + ", " + Lit(s.table) + ", " + Lit(s.month.ToString()) + ", " +
-         std::to_string(i) + ", " + Lit(r.name) + ", " + Lit(r.kind) + ", " + Lit(r.column) +
-         ", " + Lit(r.severity) + ", " + Lit(std::string(OutcomeName(r.outcome))) + ", " +
+         std::to_string(i) + ", " + Lit(r.name) + ", " + Lit(r.kind) + ", " + Lit(r.column) + ", " +
+         Lit(r.severity) + ", " + Lit(std::string(OutcomeName(r.outcome))) + ", " +
          (r.outcome == Outcome::kFail ? "false" : "true") + ", " + observed + ", " +
          Lit(r.observed_text) + ", " + Lit(r.threshold) + ", " + Lit(r.rationale) + ", " +
          Lit(r.details) + ", " + std::to_string(s.rows) + ", " + std::to_string(c.run_id) + ", " +
@@ -62,8 +62,8 @@ Status WriteResults(db::Connection& con, const datamart::Datamart& mart, Month m
   std::string cols, casts, rows, replaced;
   for (const auto& [name, type] : kSchema) {
     cols += std::string(cols.empty() ? "" : ", ") + name;
-    casts += std::string(casts.empty() ? "" : ", ") + "CAST(" + name + " AS " + type + ") AS " +
-             name;
+    casts +=
+        std::string(casts.empty() ? "" : ", ") + "CAST(" + name + " AS " + type + ") AS " + name;
   }
   for (const SuiteResult& s : suites) {
     replaced += (replaced.empty() ? "" : ", ") + Lit(s.layer + "/" + s.table);
@@ -84,9 +84,9 @@ Status WriteResults(db::Connection& con, const datamart::Datamart& mart, Month m
     sql = sql.empty() ? keep : sql + " UNION ALL " + keep;
   }
   if (sql.empty()) return OkStatus();
-  auto written = mart.WritePartition(con, datamart::Layer::kGold, kResultsTable, partition,
-                                     "SELECT * FROM (" + sql +
-                                         ") ORDER BY layer, table_name, ordinal");
+  auto written =
+      mart.WritePartition(con, datamart::Layer::kGold, kResultsTable, partition,
+                          "SELECT * FROM (" + sql + ") ORDER BY layer, table_name, ordinal");
   return written.status();
 }
 
@@ -121,12 +121,12 @@ std::string ReportMarkdown(const SuiteResult& s, const RunContext& c) {
   return md;
 }
 
-fs::path ReportPath(const fs::path& workspace, const SuiteResult& r) {
+fs::path ReportPath(const Workspace& workspace, const SuiteResult& r) {
   const std::string prefix = r.layer == "silver" ? "" : r.layer + ".";
-  return workspace / "reports" / "quality" / (prefix + r.table + "_" + r.month.ToString() + ".md");
+  return workspace.quality_reports() / (prefix + r.table + "_" + r.month.ToString() + ".md");
 }
 
-StatusOr<fs::path> WriteReport(const fs::path& workspace, const SuiteResult& result,
+StatusOr<fs::path> WriteReport(const Workspace& workspace, const SuiteResult& result,
                                const RunContext& context) {
   const fs::path path = ReportPath(workspace, result);
   RETURN_IF_ERROR(WriteFileAtomic(path, ReportMarkdown(result, context)));

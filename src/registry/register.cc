@@ -8,12 +8,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <system_error>
 
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/json.h"
 #include "registry/internal/fs_util.h"
 #include "registry/manifest.h"
 #include "registry/registry.h"

@@ -4,11 +4,11 @@
 #include "registry/registry.h"
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/json.h"
 #include "registry/manifest.h"
 
 namespace riskpipe::registry {
@@ -52,22 +52,22 @@ Status ValidateModelName(std::string_view name) {
   return OkStatus();
 }
 
-StatusOr<Registry> Registry::Open(const fs::path& workspace, Options options) {
+StatusOr<Registry> Registry::Open(const Workspace& workspace, Options options) {
   if (!options.clock) return InvalidArgumentError("registry " + workspace.string() + ": no clock");
   std::error_code ec;
-  const fs::path root = fs::absolute(workspace, ec);
+  const Workspace root(fs::absolute(workspace.root(), ec));
   if (ec) return InternalError("registry " + workspace.string() + ": " + ec.message());
   metastore::Options meta_options;
   meta_options.clock = options.clock;
   ASSIGN_OR_RETURN(metastore::Metastore meta,
-                   metastore::Metastore::Open(root / "metastore.sqlite", meta_options));
-  RETURN_IF_ERROR(MakeDirs(root / "model_bank"));
+                   metastore::Metastore::Open(root.metastore(), meta_options));
+  RETURN_IF_ERROR(MakeDirs(root.model_bank()));
   return Registry(root, std::move(meta), std::move(options));
 }
 
-Registry::Registry(fs::path workspace, metastore::Metastore meta, Options options)
+Registry::Registry(Workspace workspace, metastore::Metastore meta, Options options)
     : workspace_(std::move(workspace)),
-      model_bank_(workspace_ / "model_bank"),
+      model_bank_(workspace_.model_bank()),
       meta_(std::move(meta)),
       options_(std::move(options)) {}
 Registry::Registry(Registry&&) noexcept = default;

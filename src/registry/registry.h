@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/workspace.h"
 #include "metastore/metastore.h"
 #include "registry/stage.h"
 
@@ -72,12 +73,15 @@ class Registry {
  public:
   // Opens (creating when missing) the metastore and model_bank of `workspace`. Errors as
   // metastore::Metastore::Open, Internal when model_bank cannot be created.
-  static StatusOr<Registry> Open(const std::filesystem::path& workspace, Options options = {});
+  static StatusOr<Registry> Open(const Workspace& workspace, Options options = {});
   Registry(Registry&&) noexcept;
   Registry& operator=(Registry&&) noexcept;
   ~Registry();
 
   const std::filesystem::path& model_bank() const { return model_bank_; }
+  // The metastore this registry's catalog lives in, for callers that also read or write the
+  // run log or alerts in the same workspace (one open handle instead of a second one).
+  metastore::Metastore& metastore() { return meta_; }
 
   // ---- Publishing (register.cc) ----
 
@@ -158,7 +162,7 @@ class Registry {
                                                        std::chrono::system_clock::time_point at);
 
  private:
-  Registry(std::filesystem::path workspace, metastore::Metastore meta, Options options);
+  Registry(Workspace workspace, metastore::Metastore meta, Options options);
   ModelRecord ToRecord(const metastore::ModelRow& row) const;
   // Verifies a catalogued package's MANIFEST and metadata id; returns the MANIFEST's sha256.
   StatusOr<std::string> VerifyPackage(const ModelRecord& model);
@@ -169,7 +173,7 @@ class Registry {
                                     std::string_view reason, std::string_view event,
                                     std::initializer_list<Stage> from, Stage to);
 
-  std::filesystem::path workspace_;
+  Workspace workspace_;
   std::filesystem::path model_bank_;
   metastore::Metastore meta_;
   Options options_;

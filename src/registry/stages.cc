@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "core/files.h"
+#include "core/json.h"
 #include "registry/registry.h"
 
 namespace riskpipe::registry {

@@ -6,7 +6,7 @@
 
 #include "datamart/datamart.h"
 #include "db/database.h"
-#include "metastore/metastore.h"
+#include "monitoring/run_log.h"
 #include "registry/registry.h"
 #include "report/queries.h"
 
@@ -63,7 +63,7 @@ void LoadTable(db::Connection& con, const datamart::Datamart& mart, const Source
   if (!s.ok()) notes.push_back("internal: " + s.message());
 }
 
-void LoadRegistry(const fs::path& workspace, ReportData& out) {
+void LoadRegistry(const Workspace& workspace, ReportData& out) {
   registry::Options options;
   options.warn = [](const std::string&) {};  // orphan clean-up warnings are not the report's
   auto reg = registry::Registry::Open(workspace, std::move(options));
@@ -117,42 +117,26 @@ void LoadRegistry(const fs::path& workspace, ReportData& out) {
   }
 }
 
-void LoadRuns(const fs::path& metastore_path, ReportData& out) {
-  auto meta = metastore::Metastore::Open(metastore_path);
-  if (!meta.ok()) {
-    out.notes.push_back("run log could not be opened: " + meta.status().message());
+void LoadRuns(const Workspace& workspace, ReportData& out) {
+  // The 40 most recent runs: enough for a month of daily pipeline runs on one screen.
+  auto runs = monitoring::RecentRuns(workspace, 40);
+  if (!runs.ok()) {
+    out.notes.push_back("run log could not be read: " + runs.status().message());
     return;
   }
-  // The 40 most recent runs: enough for a month of daily pipeline runs on one screen.
-  auto runs = meta->ListRuns(40);
-  if (!runs.ok()) return;
   for (const auto& r : *runs) {
-    metastore::StepFilter filter;
-    filter.run_id = r.run_id;
-    filter.limit = 100000;
-    int64_t steps = 0, failed = 0, rows_out = 0, quarantined = 0;
-    double seconds = 0;
-    if (auto s = meta->ListSteps(filter); s.ok()) {
-      for (const auto& st : *s) {
-        ++steps;
-        failed += st.status == metastore::RunStatus::kFailed;
-        rows_out += st.rows_out;
-        quarantined += st.rows_quarantined;
-        seconds += st.seconds;
-      }
-    }
     out.runs.push_back({{"run_id", r.run_id},
                         {"command", r.command},
                         {"args", r.args},
-                        {"status", std::string(metastore::RunStatusName(r.status))},
+                        {"status", r.status},
                         {"started_at", r.started_at},
                         {"finished_at", r.finished_at},
                         {"error", r.error},
-                        {"steps", steps},
-                        {"failed_steps", failed},
-                        {"rows_out", rows_out},
-                        {"rows_quarantined", quarantined},
-                        {"step_seconds", seconds}});
+                        {"steps", r.steps},
+                        {"failed_steps", r.failed_steps},
+                        {"rows_out", r.rows_out},
+                        {"rows_quarantined", r.rows_quarantined},
+                        {"step_seconds", r.step_seconds}});
   }
 }
 
@@ -189,7 +173,7 @@ StatusOr<ReportData> LoadReportData(const config::Project& project, int threads,
   db_options.threads = threads;
   ASSIGN_OR_RETURN(auto database, db::Database::Open(":memory:", db_options));
   ASSIGN_OR_RETURN(auto con, database.Connect());
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   for (const auto& t : SourceTables()) LoadTable(con, mart, t, out.notes);
   for (const auto& q : SetupStatements()) {
     if (Status s = con.Execute(q); !s.ok()) return InternalError("report setup: " + s.message());
@@ -212,10 +196,9 @@ StatusOr<ReportData> LoadReportData(const config::Project& project, int threads,
     }
   }
 
-  const fs::path metastore_path = project.workspace / "metastore.sqlite";
-  if (fs::exists(metastore_path)) {
+  if (fs::exists(project.workspace.metastore())) {
     LoadRegistry(project.workspace, out);
-    LoadRuns(metastore_path, out);
+    LoadRuns(project.workspace, out);
   } else {
     out.notes.push_back("no model registered (no metastore.sqlite in the workspace yet)");
     out.facts["model"] = nullptr;

@@ -6,9 +6,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "config/config.h"
+#include "core/json.h"
 #include "core/status.h"
 
 namespace riskpipe::report::internal {

@@ -73,7 +73,7 @@ StatusOr<Outputs> WriteReports(const config::Project& project, const Options& op
       chromium = options.chromium;
     }
   }
-  const fs::path dir = options.out_dir.empty() ? project.workspace / "reports" : options.out_dir;
+  const fs::path dir = options.out_dir.empty() ? project.workspace.reports() : options.out_dir;
 
   auto t0 = Clock::now();
   ASSIGN_OR_RETURN(internal::ReportData data,

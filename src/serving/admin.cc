@@ -1,12 +1,11 @@
 // Health, readiness, metrics and the admin endpoints; small helpers of the Service.
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include "core/hash.h"
+#include "core/json.h"
 #include "serving/json_writer.h"
 #include "serving/service.h"
 #include "serving/service_internal.h"

@@ -157,7 +157,7 @@ ReloadReport ModelStore::Check() {
   }
 
   // Snapshot: the version CURRENT names.
-  const fs::path online = options_.workspace / features::kOnlineDir;
+  const fs::path online = options_.workspace.online();
   auto current = ReadCurrent(online);
   if (current.ok() && (!old->snapshot || old->snapshot->version() != *current)) {
     auto snap = features::LoadOnlineSnapshot(online);

@@ -51,7 +51,7 @@ struct ServingState {
 };
 
 struct ModelStoreOptions {
-  std::filesystem::path workspace;
+  Workspace workspace;
   std::string model_name;                       // serves "<model_name>/production"
   std::string challenger_ref;                   // a registry reference; empty = no challenger
   std::function<void(const std::string&)> log;  // receives load and failure messages

@@ -1,11 +1,10 @@
 // POST /v1/predict and POST / (the source challenge's shape): request validation, arm
 // routing (canary or shadow), scoring, the response and the prediction log line.
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <vector>
 
+#include "core/json.h"
 #include "serving/json_writer.h"
 #include "serving/scorer.h"
 #include "serving/service.h"

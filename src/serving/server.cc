@@ -58,12 +58,12 @@ void DefaultLog(const std::string& message) {
   std::fprintf(stderr, "%s riskpipe serve: %s\n", internal::UtcNowIso().c_str(), message.c_str());
 }
 
-StatusOr<std::unique_ptr<JsonlLog>> OpenLog(const fs::path& workspace, const std::string& dir,
+StatusOr<std::unique_ptr<JsonlLog>> OpenLog(const Workspace& workspace, const std::string& dir,
                                             const std::string& prefix,
                                             const config::ServingDef& def) {
   if (dir.empty()) return std::unique_ptr<JsonlLog>();
   JsonlLogOptions o;
-  o.dir = fs::path(dir).is_absolute() ? fs::path(dir) : workspace / dir;
+  o.dir = workspace.Resolve(dir);
   o.prefix = prefix;
   o.rotate_bytes = def.prediction_log_rotate_bytes;
   o.keep = def.prediction_log_keep;
@@ -130,11 +130,10 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const config::Project& project,
           [service](int status, int worker, std::string_view id) {
             service->OnReject(status, worker, id);
           }));
-  impl->log("listening on " + http.host + ":" + std::to_string(impl->http->port()) + " with " +
-            std::to_string(threads) + " event loops" +
-            (!admin_enabled
-                 ? "; admin endpoints disabled ($" + def.admin_key_env + " is not set)"
-                 : ""));
+  impl->log(
+      "listening on " + http.host + ":" + std::to_string(impl->http->port()) + " with " +
+      std::to_string(threads) + " event loops" +
+      (!admin_enabled ? "; admin endpoints disabled ($" + def.admin_key_env + " is not set)" : ""));
   impl->poll = std::chrono::milliseconds(def.reload_poll_ms);
   Impl* p = impl.get();
   impl->poller = std::thread([p] { p->Poll(); });

@@ -3,11 +3,10 @@
 
 #include "serving/service.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cmath>
 
+#include "core/json.h"
 #include "serving/json_writer.h"
 #include "serving/scorer.h"
 #include "serving/service_internal.h"

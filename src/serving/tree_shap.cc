@@ -1,11 +1,10 @@
 #include "serving/tree_shap.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "core/json.h"
 #include "model/gbtree_json.h"
 
 namespace riskpipe::serving {

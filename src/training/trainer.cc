@@ -60,8 +60,8 @@ double Uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11)
 struct Context {
   const config::Project& project;
   const config::ModelDef& model;
-  const TrainingData& data;
-  const SplitRows& splits;
+  const features::TrainingData& data;
+  const features::SplitRows& splits;
   const model::Preprocessor& pre;
   const TrainOptions& options;
   std::vector<uint8_t> y_train, y_val, y_oot;
@@ -72,8 +72,10 @@ struct Context {
 
 Status EnsureTreeMatrices(Context& ctx) {
   if (!ctx.x_train_tree.empty() || ctx.splits.train.empty()) return OkStatus();
-  RETURN_IF_ERROR(ctx.pre.Encode(ctx.data.frame, ctx.splits.train, model::Encoding::kTree, ctx.x_train_tree));
-  return ctx.pre.Encode(ctx.data.frame, ctx.splits.validation, model::Encoding::kTree, ctx.x_val_tree);
+  RETURN_IF_ERROR(
+      ctx.pre.Encode(ctx.data.frame, ctx.splits.train, model::Encoding::kTree, ctx.x_train_tree));
+  return ctx.pre.Encode(ctx.data.frame, ctx.splits.validation, model::Encoding::kTree,
+                        ctx.x_val_tree);
 }
 
 // ---- XGBoost families ----
@@ -84,7 +86,8 @@ struct BoostSpec {
   int early_stopping = 0;
 };
 
-BoostSpec SpecFor(const Context& ctx, const Candidate& c, const std::map<std::string, double>& values) {
+BoostSpec SpecFor(const Context& ctx, const Candidate& c,
+                  const std::map<std::string, double>& values) {
   BoostSpec s;
   auto get = [&](const std::string& k, double d) {
     auto it = values.find(k);
@@ -147,10 +150,14 @@ struct BoostResult {
 StatusOr<BoostResult> TrainBooster(Context& ctx, const BoostSpec& spec, const std::string& tag) {
   RETURN_IF_ERROR(EnsureTreeMatrices(ctx));
   const size_t width = ctx.pre.width();
-  ASSIGN_OR_RETURN(xgb::DMatrix train, xgb::DMatrix::FromDense(ctx.x_train_tree, ctx.splits.train.size(), width, ctx.threads));
+  ASSIGN_OR_RETURN(
+      xgb::DMatrix train,
+      xgb::DMatrix::FromDense(ctx.x_train_tree, ctx.splits.train.size(), width, ctx.threads));
   std::vector<float> ytr(ctx.y_train.begin(), ctx.y_train.end());
   RETURN_IF_ERROR(train.SetLabels(ytr));
-  ASSIGN_OR_RETURN(xgb::DMatrix val, xgb::DMatrix::FromDense(ctx.x_val_tree, ctx.splits.validation.size(), width, ctx.threads));
+  ASSIGN_OR_RETURN(
+      xgb::DMatrix val,
+      xgb::DMatrix::FromDense(ctx.x_val_tree, ctx.splits.validation.size(), width, ctx.threads));
   const xgb::DMatrix* cache[] = {&train, &val};
   ASSIGN_OR_RETURN(xgb::Booster booster, xgb::Booster::Create(cache));
   for (const auto& [k, v] : spec.params) RETURN_IF_ERROR(booster.SetParam(k, v));
@@ -201,7 +208,8 @@ StatusOr<BoostResult> TrainBooster(Context& ctx, const BoostSpec& spec, const st
   for (int round = start; round < spec.rounds && !stopped; ++round) {
     RETURN_IF_ERROR(booster.UpdateOneIter(round, train));
     if (spec.early_stopping > 0) {
-      ASSIGN_OR_RETURN(std::vector<float> m, booster.PredictCachedMargin(val, ctx.splits.validation.size()));
+      ASSIGN_OR_RETURN(std::vector<float> m,
+                       booster.PredictCachedMargin(val, ctx.splits.validation.size()));
       std::vector<double> md(m.begin(), m.end());
       history.push_back(stats::Auc(md, ctx.y_val));
       int br;
@@ -250,14 +258,22 @@ StatusOr<Fitted> FitLinear(Context& ctx, const Candidate& c) {
     so.base_score = Param(c, "base_score", 600);
     so.base_odds = Param(c, "base_odds", 50);
     so.logistic = lo;
-    ASSIGN_OR_RETURN(auto sc, model::ScorecardEstimator::Fit(ctx.data.frame, ctx.splits.train, ctx.y_train, ctx.pre, so));
-    return Fitted{std::move(sc), {{"l2", lo.l2}, {"bins", so.bins}, {"pdo", so.pdo},
-                                  {"base_score", so.base_score}, {"base_odds", so.base_odds}}};
+    ASSIGN_OR_RETURN(auto sc, model::ScorecardEstimator::Fit(ctx.data.frame, ctx.splits.train,
+                                                             ctx.y_train, ctx.pre, so));
+    return Fitted{std::move(sc),
+                  {{"l2", lo.l2},
+                   {"bins", so.bins},
+                   {"pdo", so.pdo},
+                   {"base_score", so.base_score},
+                   {"base_odds", so.base_odds}}};
   }
   std::vector<float> x;
   RETURN_IF_ERROR(ctx.pre.Encode(ctx.data.frame, ctx.splits.train, model::Encoding::kLinear, x));
-  ASSIGN_OR_RETURN(model::LogisticFit fit, model::FitLogistic(x, ctx.splits.train.size(), ctx.pre.width(), ctx.y_train, lo));
-  if (!fit.converged) ctx.options.log("  warning: logistic regression did not converge in " + std::to_string(fit.iterations) + " iterations");
+  ASSIGN_OR_RETURN(model::LogisticFit fit, model::FitLogistic(x, ctx.splits.train.size(),
+                                                              ctx.pre.width(), ctx.y_train, lo));
+  if (!fit.converged)
+    ctx.options.log("  warning: logistic regression did not converge in " +
+                    std::to_string(fit.iterations) + " iterations");
   return Fitted{std::make_unique<model::LinearEstimator>(ctx.pre.encoded_names(), std::move(fit)),
                 {{"l2", lo.l2}, {"max_iterations", lo.max_iterations}}};
 }
@@ -270,7 +286,8 @@ StatusOr<Fitted> FitTrees(Context& ctx, const Candidate& c, int index) {
     nlohmann::json params = nlohmann::json::object();
     for (const auto& [k, v] : spec.params) params[k] = v;
     params["rounds"] = r.best_round;
-    return Fitted{std::make_unique<model::BoosterEstimator>(std::string(config::FamilyName(c.family)), std::move(r.booster)),
+    return Fitted{std::make_unique<model::BoosterEstimator>(
+                      std::string(config::FamilyName(c.family)), std::move(r.booster)),
                   std::move(params)};
   }
   // Random search: a fixed budget of trials drawn with the seed; the best validation AUC wins.
@@ -292,8 +309,9 @@ StatusOr<Fitted> FitTrees(Context& ctx, const Candidate& c, int index) {
     nlohmann::json p = nlohmann::json::object();
     for (const auto& [k, v] : values) p[k] = v;
     p["rounds"] = r.best_round;
-    ctx.options.log("  " + c.name + " trial " + std::to_string(t + 1) + "/" + std::to_string(c.search_budget) +
-                    ": validation AUC " + Num(r.best_auc, 4) + " " + p.dump());
+    ctx.options.log("  " + c.name + " trial " + std::to_string(t + 1) + "/" +
+                    std::to_string(c.search_budget) + ": validation AUC " + Num(r.best_auc, 4) +
+                    " " + p.dump());
     trials.push_back({{"params", p}, {"validation_auc", r.best_auc}});
     if (!best || r.best_auc > best->best_auc) {
       best = std::move(r);
@@ -301,11 +319,13 @@ StatusOr<Fitted> FitTrees(Context& ctx, const Candidate& c, int index) {
     }
   }
   best_params["search"] = {{"budget", c.search_budget}, {"trials", trials}};
-  return Fitted{std::make_unique<model::BoosterEstimator>(std::string(config::FamilyName(c.family)), std::move(best->booster)),
+  return Fitted{std::make_unique<model::BoosterEstimator>(std::string(config::FamilyName(c.family)),
+                                                          std::move(best->booster)),
                 std::move(best_params)};
 }
 
-StatusOr<model::Calibrator> FitCalibrator(const config::ModelDef& m, const std::vector<double>& margins,
+StatusOr<model::Calibrator> FitCalibrator(const config::ModelDef& m,
+                                          const std::vector<double>& margins,
                                           const std::vector<uint8_t>& y) {
   if (m.calibration == config::Calibration::kIsotonic) {
     ASSIGN_OR_RETURN(stats::IsotonicCalibrator iso, stats::FitIsotonic(margins, y));
@@ -315,7 +335,8 @@ StatusOr<model::Calibrator> FitCalibrator(const config::ModelDef& m, const std::
   return model::Calibrator(p);
 }
 
-SplitEvaluation Evaluate(const std::vector<double>& pd, const std::vector<uint8_t>& y, double threshold) {
+SplitEvaluation Evaluate(const std::vector<double>& pd, const std::vector<uint8_t>& y,
+                         double threshold) {
   SplitEvaluation e;
   if (pd.empty()) return e;
   e.metrics = stats::Evaluate(pd, y);
@@ -326,22 +347,35 @@ SplitEvaluation Evaluate(const std::vector<double>& pd, const std::vector<uint8_
 
 nlohmann::json ToJson(const SplitEvaluation& e, bool with_table) {
   const auto& m = e.metrics;
-  nlohmann::json j = {{"rows", m.n},        {"defaults", m.positives}, {"default_rate", m.base_rate},
-                      {"auc", m.auc},       {"gini", m.gini},          {"ks", m.ks},
-                      {"log_loss", m.log_loss}, {"brier", m.brier},    {"pr_auc", m.pr_auc},
-                      {"at_threshold", {{"threshold", e.at_threshold.threshold},
-                                        {"precision", e.at_threshold.precision},
-                                        {"recall", e.at_threshold.recall},
-                                        {"f1", e.at_threshold.f1},
-                                        {"approval_rate", e.at_threshold.approval_rate},
-                                        {"tp", e.at_threshold.tp}, {"fp", e.at_threshold.fp},
-                                        {"tn", e.at_threshold.tn}, {"fn", e.at_threshold.fn}}}};
+  nlohmann::json j = {{"rows", m.n},
+                      {"defaults", m.positives},
+                      {"default_rate", m.base_rate},
+                      {"auc", m.auc},
+                      {"gini", m.gini},
+                      {"ks", m.ks},
+                      {"log_loss", m.log_loss},
+                      {"brier", m.brier},
+                      {"pr_auc", m.pr_auc},
+                      {"at_threshold",
+                       {{"threshold", e.at_threshold.threshold},
+                        {"precision", e.at_threshold.precision},
+                        {"recall", e.at_threshold.recall},
+                        {"f1", e.at_threshold.f1},
+                        {"approval_rate", e.at_threshold.approval_rate},
+                        {"tp", e.at_threshold.tp},
+                        {"fp", e.at_threshold.fp},
+                        {"tn", e.at_threshold.tn},
+                        {"fn", e.at_threshold.fn}}}};
   if (with_table) {
     nlohmann::json table = nlohmann::json::array();
     for (const auto& b : e.calibration) {
-      table.push_back({{"decile", b.bin + 1}, {"rows", b.n}, {"defaults", b.positives},
-                       {"min_pd", b.min_score}, {"max_pd", b.max_score},
-                       {"mean_pd", b.mean_predicted}, {"observed_rate", b.observed_rate}});
+      table.push_back({{"decile", b.bin + 1},
+                       {"rows", b.n},
+                       {"defaults", b.positives},
+                       {"min_pd", b.min_score},
+                       {"max_pd", b.max_score},
+                       {"mean_pd", b.mean_predicted},
+                       {"observed_rate", b.observed_rate}});
     }
     j["calibration_by_decile"] = std::move(table);
   }
@@ -353,25 +387,37 @@ nlohmann::json ModelConfigJson(const config::ModelDef& m) {
   for (const auto& c : m.candidates) {
     nlohmann::json search = nlohmann::json::object();
     for (const auto& [k, r] : c.search) search[k] = {r.low, r.high, r.integer, r.log};
-    cands.push_back({{"name", c.name}, {"family", std::string(config::FamilyName(c.family))},
-                     {"params", c.params}, {"search", search}, {"budget", c.search_budget},
+    cands.push_back({{"name", c.name},
+                     {"family", std::string(config::FamilyName(c.family))},
+                     {"params", c.params},
+                     {"search", search},
+                     {"budget", c.search_budget},
                      {"early_stopping_rounds", c.early_stopping_rounds}});
   }
-  nlohmann::json j = {{"name", m.name}, {"seed", m.seed}, {"exclude", m.exclude},
-                      {"protected_attributes", m.protected_attributes},
-                      {"categorical_max_levels", m.categorical_max_levels},
-                      {"min_train_rows", m.min_train_rows}, {"monotone", m.monotone},
-                      {"candidates", cands}, {"selection_metric", m.selection_metric},
-                      {"max_oot_drop", m.max_oot_drop},
-                      {"calibration", m.calibration == config::Calibration::kPlatt ? "platt" : "isotonic"},
-                      {"threshold_policy", m.threshold_policy == config::ThresholdPolicy::kApprovalRate ? "approval_rate" : "cost_ratio"},
-                      {"threshold_value", m.threshold_value}};
+  nlohmann::json j = {
+      {"name", m.name},
+      {"seed", m.seed},
+      {"exclude", m.exclude},
+      {"protected_attributes", m.protected_attributes},
+      {"categorical_max_levels", m.categorical_max_levels},
+      {"min_train_rows", m.min_train_rows},
+      {"monotone", m.monotone},
+      {"candidates", cands},
+      {"selection_metric", m.selection_metric},
+      {"max_oot_drop", m.max_oot_drop},
+      {"calibration", m.calibration == config::Calibration::kPlatt ? "platt" : "isotonic"},
+      {"threshold_policy", m.threshold_policy == config::ThresholdPolicy::kApprovalRate
+                               ? "approval_rate"
+                               : "cost_ratio"},
+      {"threshold_value", m.threshold_value}};
   if (m.splits.random()) {
-    j["splits"] = {{"validation_fraction", m.splits.validation_fraction}, {"test_fraction", m.splits.test_fraction}};
+    j["splits"] = {{"validation_fraction", m.splits.validation_fraction},
+                   {"test_fraction", m.splits.test_fraction}};
   } else {
-    j["splits"] = {{"train", {m.splits.train->from.ToString(), m.splits.train->to.ToString()}},
-                   {"validation", {m.splits.validation->from.ToString(), m.splits.validation->to.ToString()}},
-                   {"oot", {m.splits.oot->from.ToString(), m.splits.oot->to.ToString()}}};
+    j["splits"] = {
+        {"train", {m.splits.train->from.ToString(), m.splits.train->to.ToString()}},
+        {"validation", {m.splits.validation->from.ToString(), m.splits.validation->to.ToString()}},
+        {"oot", {m.splits.oot->from.ToString(), m.splits.oot->to.ToString()}}};
   }
   return j;
 }
@@ -407,35 +453,43 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
   const config::ModelDef& m = *project.model;
   const auto t0 = std::chrono::steady_clock::now();
   options.log("loading training rows (labels known by " + options.cutoff.ToString() + ")");
-  ASSIGN_OR_RETURN(TrainingData data, LoadTrainingData(project, con, options.cutoff));
+  ASSIGN_OR_RETURN(features::TrainingData data,
+                   features::LoadTrainingData(project, con, options.cutoff));
   for (const auto& w : data.warnings) options.log("warning: " + w);
-  ASSIGN_OR_RETURN(SplitRows splits, MakeSplits(data, m));
+  ASSIGN_OR_RETURN(features::SplitRows splits, features::MakeSplits(data, m));
   if (!splits.out_of_time) {
-    options.log("warning: no out-of-time test exists (random split); the test rows share the training period");
+    options.log(
+        "warning: no out-of-time test exists (random split); the test rows share the training "
+        "period");
   }
   options.log("rows: train " + std::to_string(splits.train.size()) + ", validation " +
-              std::to_string(splits.validation.size()) + ", " + (splits.out_of_time ? "oot " : "test ") +
-              std::to_string(splits.oot.size()) + " (" + Num(Seconds(t0), 3) + " s)");
+              std::to_string(splits.validation.size()) + ", " +
+              (splits.out_of_time ? "oot " : "test ") + std::to_string(splits.oot.size()) + " (" +
+              Num(Seconds(t0), 3) + " s)");
   const double load_seconds = Seconds(t0);
   // Failure handling: refuse data that cannot give an honest model, before any fitting.
   if (static_cast<int64_t>(splits.train.size()) < m.min_train_rows) {
-    return FailedPreconditionError("only " + std::to_string(splits.train.size()) +
-                                   " training rows (model.min_train_rows is " +
-                                   std::to_string(m.min_train_rows) + "); widen model.splits.train or lower the minimum");
+    return FailedPreconditionError(
+        "only " + std::to_string(splits.train.size()) + " training rows (model.min_train_rows is " +
+        std::to_string(m.min_train_rows) + "); widen model.splits.train or lower the minimum");
   }
-  for (const auto& [name, rows] : {std::pair{"train", &splits.train}, std::pair{"validation", &splits.validation},
-                                   std::pair{splits.out_of_time ? "oot" : "test", &splits.oot}}) {
+  for (const auto& [name, rows] :
+       {std::pair{"train", &splits.train}, std::pair{"validation", &splits.validation},
+        std::pair{splits.out_of_time ? "oot" : "test", &splits.oot}}) {
     int64_t pos = 0;
     for (uint32_t r : *rows) pos += data.labels[r];
-    if (rows->empty()) return FailedPreconditionError(std::string("no ") + name + " rows: check model.splits");
+    if (rows->empty())
+      return FailedPreconditionError(std::string("no ") + name + " rows: check model.splits");
     if (pos == 0 || pos == static_cast<int64_t>(rows->size())) {
       return FailedPreconditionError(std::string("the ") + name + " rows have a single class (" +
-                                     std::to_string(pos) + " defaults in " + std::to_string(rows->size()) +
+                                     std::to_string(pos) + " defaults in " +
+                                     std::to_string(rows->size()) +
                                      " rows): a PD model needs both defaults and non-defaults");
     }
   }
-  ASSIGN_OR_RETURN(model::Preprocessor pre,
-                   model::Preprocessor::Fit(data.frame, data.features, splits.train, m.categorical_max_levels));
+  ASSIGN_OR_RETURN(
+      model::Preprocessor pre,
+      model::Preprocessor::Fit(data.frame, data.features, splits.train, m.categorical_max_levels));
   for (auto& f : pre.mutable_features()) {
     auto it = m.monotone.find(f.name);
     if (it != m.monotone.end()) f.monotone = f.categorical ? 0 : it->second;
@@ -470,7 +524,8 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
   for (size_t i = 0; i < m.candidates.size(); ++i) {
     const Candidate& c = m.candidates[i];
     const auto tc = std::chrono::steady_clock::now();
-    options.log("candidate " + std::to_string(i + 1) + "/" + std::to_string(m.candidates.size()) + ": " + c.name);
+    options.log("candidate " + std::to_string(i + 1) + "/" + std::to_string(m.candidates.size()) +
+                ": " + c.name);
     StatusOr<Fitted> fitted = (c.family == Family::kLogistic || c.family == Family::kScorecard)
                                   ? FitLinear(ctx, c)
                                   : FitTrees(ctx, c, static_cast<int>(i));
@@ -479,9 +534,12 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
     r.name = c.name;
     r.family = std::string(config::FamilyName(c.family));
     r.params = fitted->params;
-    ASSIGN_OR_RETURN(std::vector<double> mt, fitted->estimator->Margins(data.frame, splits.train, pre));
-    ASSIGN_OR_RETURN(std::vector<double> mv, fitted->estimator->Margins(data.frame, splits.validation, pre));
-    ASSIGN_OR_RETURN(std::vector<double> mo, fitted->estimator->Margins(data.frame, splits.oot, pre));
+    ASSIGN_OR_RETURN(std::vector<double> mt,
+                     fitted->estimator->Margins(data.frame, splits.train, pre));
+    ASSIGN_OR_RETURN(std::vector<double> mv,
+                     fitted->estimator->Margins(data.frame, splits.validation, pre));
+    ASSIGN_OR_RETURN(std::vector<double> mo,
+                     fitted->estimator->Margins(data.frame, splits.oot, pre));
     auto cal = FitCalibrator(m, mv, ctx.y_val);
     if (!cal.ok()) return cal.status().WithPrefix("calibrating " + c.name);
     auto to_pd = [&](const std::vector<double>& margins) {
@@ -508,8 +566,8 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
     r.eligible = r.oot_drop <= m.max_oot_drop;
     if (!r.eligible) r.note = "OOT AUC drop " + Num(r.oot_drop, 3) + " > " + Num(m.max_oot_drop, 3);
     r.seconds = Seconds(tc);
-    options.log("  " + c.name + ": validation AUC " + Num(r.validation.metrics.auc, 4) + ", OOT AUC " +
-                Num(r.oot.metrics.auc, 4) + " (" + Num(r.seconds, 3) + " s)");
+    options.log("  " + c.name + ": validation AUC " + Num(r.validation.metrics.auc, 4) +
+                ", OOT AUC " + Num(r.oot.metrics.auc, 4) + " (" + Num(r.seconds, 3) + " s)");
     outcome.leaderboard.push_back(std::move(r));
     estimators.push_back(std::move(fitted->estimator));
     calibrators.push_back(std::move(*cal));
@@ -527,31 +585,38 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
     const auto& r = outcome.leaderboard[i];
     if (!r.eligible) continue;
     if (outcome.chosen < 0 ||
-        SelectionValue(m, r.validation) > SelectionValue(m, outcome.leaderboard[outcome.chosen].validation)) {
+        SelectionValue(m, r.validation) >
+            SelectionValue(m, outcome.leaderboard[outcome.chosen].validation)) {
       outcome.chosen = static_cast<int>(i);
     }
   }
   if (outcome.chosen < 0) {
     std::string drops;
-    for (const auto& r : outcome.leaderboard) drops += " " + r.name + " " + Num(r.oot_drop, 3) + ";";
-    return FailedPreconditionError("no candidate passes the selection rule (" + outcome.selection_rule +
-                                   "); AUC drops:" + drops + " raise model.selection.max_oot_drop or revisit the features");
+    for (const auto& r : outcome.leaderboard)
+      drops += " " + r.name + " " + Num(r.oot_drop, 3) + ";";
+    return FailedPreconditionError("no candidate passes the selection rule (" +
+                                   outcome.selection_rule + "); AUC drops:" + drops +
+                                   " raise model.selection.max_oot_drop or revisit the features");
   }
   const int k = outcome.chosen;
   const CandidateResult& best = outcome.leaderboard[k];
   model::DecisionPolicy policy;
   policy.threshold = thresholds[k];
-  policy.rule = m.threshold_policy == config::ThresholdPolicy::kApprovalRate
-                    ? "PD cut approving " + Num(m.threshold_value * 100, 4) + "% of validation applications"
-                    : "PD cut minimising false declines + " + Num(m.threshold_value, 4) + " x missed defaults on validation";
+  policy.rule =
+      m.threshold_policy == config::ThresholdPolicy::kApprovalRate
+          ? "PD cut approving " + Num(m.threshold_value * 100, 4) + "% of validation applications"
+          : "PD cut minimising false declines + " + Num(m.threshold_value, 4) +
+                " x missed defaults on validation";
   policy.bands = Bands(val_pds[k]);
   model::ModelPackage package(pre, std::move(estimators[k]), calibrators[k], policy);
 
   // Metadata: everything an auditor needs to trust and reproduce the model.
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& f : pre.features()) {
-    nlohmann::json in = {{"name", f.name}, {"type", f.categorical ? "categorical" : "numeric"},
-                         {"sql_type", f.sql_type}, {"nullable", true},
+    nlohmann::json in = {{"name", f.name},
+                         {"type", f.categorical ? "categorical" : "numeric"},
+                         {"sql_type", f.sql_type},
+                         {"nullable", true},
                          {"training_missing_rate", f.missing_rate}};
     if (f.categorical) {
       in["levels"] = f.levels;
@@ -565,10 +630,17 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
   nlohmann::json board = nlohmann::json::array();
   for (size_t i = 0; i < outcome.leaderboard.size(); ++i) {
     const auto& r = outcome.leaderboard[i];
-    board.push_back({{"rank_input", i}, {"name", r.name}, {"family", r.family}, {"params", r.params},
-                     {"seconds", r.seconds}, {"eligible", r.eligible}, {"note", r.note},
-                     {"chosen", static_cast<int>(i) == k}, {"oot_auc_drop", r.oot_drop},
-                     {"train", ToJson(r.train, false)}, {"validation", ToJson(r.validation, false)},
+    board.push_back({{"rank_input", i},
+                     {"name", r.name},
+                     {"family", r.family},
+                     {"params", r.params},
+                     {"seconds", r.seconds},
+                     {"eligible", r.eligible},
+                     {"note", r.note},
+                     {"chosen", static_cast<int>(i) == k},
+                     {"oot_auc_drop", r.oot_drop},
+                     {"train", ToJson(r.train, false)},
+                     {"validation", ToJson(r.validation, false)},
                      {"oot", ToJson(r.oot, false)}});
   }
   nlohmann::json meta = {
@@ -581,22 +653,33 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
       {"parameters", best.params},
       {"seed", m.seed},
       {"training_config", ModelConfigJson(m)},
-      {"training_data", {{"lineage", data.lineage}, {"rows_sha256", data.rows_sha256},
-                         {"splits", splits.description}, {"out_of_time", splits.out_of_time}}},
+      {"training_data",
+       {{"lineage", data.lineage},
+        {"rows_sha256", data.rows_sha256},
+        {"splits", splits.description},
+        {"out_of_time", splits.out_of_time}}},
       {"input_schema", inputs},
-      {"output_schema", {{"pd", "probability of default in [0, 1] (calibrated)"},
-                         {"band", "A (lowest risk) .. E"},
-                         {"decision", "decline when pd >= threshold, else approve"},
-                         {"threshold", policy.threshold}}},
-      {"label_def", project.label ? project.label->name : (m.dataset ? m.dataset->target + " == " + m.dataset->positive : "")},
-      {"metrics", {{"train", ToJson(best.train, true)}, {"validation", ToJson(best.validation, true)},
-                   {splits.out_of_time ? "oot" : "test", ToJson(best.oot, true)}}},
+      {"output_schema",
+       {{"pd", "probability of default in [0, 1] (calibrated)"},
+        {"band", "A (lowest risk) .. E"},
+        {"decision", "decline when pd >= threshold, else approve"},
+        {"threshold", policy.threshold}}},
+      {"label_def", project.label
+                        ? project.label->name
+                        : (m.dataset ? m.dataset->target + " == " + m.dataset->positive : "")},
+      {"metrics",
+       {{"train", ToJson(best.train, true)},
+        {"validation", ToJson(best.validation, true)},
+        {splits.out_of_time ? "oot" : "test", ToJson(best.oot, true)}}},
       {"calibration", {{"method", package.calibrator().method()}, {"fitted_on", "validation"}}},
       {"selection", {{"rule", outcome.selection_rule}, {"leaderboard_file", "leaderboard.json"}}},
       {"warnings", data.warnings},
-      {"software", {{"riskpipe", RISKPIPE_VERSION}, {"git_commit", RISKPIPE_GIT_COMMIT},
-                    {"xgboost", xgb::LibraryVersion()}, {"duckdb", db::LibraryVersion()},
-                    {"compiler", std::string("g++ ") + __VERSION__}}},
+      {"software",
+       {{"riskpipe", RISKPIPE_VERSION},
+        {"git_commit", RISKPIPE_GIT_COMMIT},
+        {"xgboost", xgb::LibraryVersion()},
+        {"duckdb", db::LibraryVersion()},
+        {"compiler", std::string("g++ ") + __VERSION__}}},
       {"training_seconds", Seconds(t0)}};
   if (!splits.out_of_time) {
     meta["warnings"].push_back("no out-of-time test: random split of a dataset without dates");
@@ -608,14 +691,15 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
   meta["created_at"] = stamp;
 
   RETURN_IF_ERROR(package.Save(package_dir));
-  RETURN_IF_ERROR(model::WritePackageFile(package_dir, "leaderboard.json",
-                                          nlohmann::json{{"selection_rule", outcome.selection_rule},
-                                                         {"candidates", board}}.dump(1) + "\n"));
+  RETURN_IF_ERROR(model::WritePackageFile(
+      package_dir, "leaderboard.json",
+      nlohmann::json{{"selection_rule", outcome.selection_rule}, {"candidates", board}}.dump(1) +
+          "\n"));
   RETURN_IF_ERROR(model::WritePackageFile(package_dir, "metadata.json", meta.dump(1) + "\n"));
   const double package_seconds = Seconds(t_package);
-  options.log("timings: load " + Num(load_seconds, 3) + " s, preprocess " + Num(prepare_seconds, 3) +
-              " s, candidates " + Num(candidate_seconds, 3) + " s, package " +
-              Num(package_seconds, 3) + " s");
+  options.log("timings: load " + Num(load_seconds, 3) + " s, preprocess " +
+              Num(prepare_seconds, 3) + " s, candidates " + Num(candidate_seconds, 3) +
+              " s, package " + Num(package_seconds, 3) + " s");
   outcome.metadata = std::move(meta);
   return outcome;
 }
@@ -623,15 +707,17 @@ StatusOr<TrainOutcome> Train(const config::Project& project, db::Connection& con
 std::string FormatLeaderboard(const TrainOutcome& o) {
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof line, "  %-16s %-14s %7s %7s %7s %6s %7s %7s %7s  %s\n", "candidate", "family",
-                "trainAUC", "valAUC", "ootAUC", "ootKS", "ootGini", "ootBrier", "seconds", "");
+  std::snprintf(line, sizeof line, "  %-16s %-14s %7s %7s %7s %6s %7s %7s %7s  %s\n", "candidate",
+                "family", "trainAUC", "valAUC", "ootAUC", "ootKS", "ootGini", "ootBrier", "seconds",
+                "");
   out += line;
   for (size_t i = 0; i < o.leaderboard.size(); ++i) {
     const auto& r = o.leaderboard[i];
-    std::snprintf(line, sizeof line, "%s %-16s %-14s %7.4f %7.4f %7.4f %6.3f %7.4f %7.4f %7.1f  %s\n",
-                  static_cast<int>(i) == o.chosen ? "*" : " ", r.name.c_str(), r.family.c_str(),
-                  r.train.metrics.auc, r.validation.metrics.auc, r.oot.metrics.auc, r.oot.metrics.ks,
-                  r.oot.metrics.gini, r.oot.metrics.brier, r.seconds, r.note.c_str());
+    std::snprintf(
+        line, sizeof line, "%s %-16s %-14s %7.4f %7.4f %7.4f %6.3f %7.4f %7.4f %7.1f  %s\n",
+        static_cast<int>(i) == o.chosen ? "*" : " ", r.name.c_str(), r.family.c_str(),
+        r.train.metrics.auc, r.validation.metrics.auc, r.oot.metrics.auc, r.oot.metrics.ks,
+        r.oot.metrics.gini, r.oot.metrics.brier, r.seconds, r.note.c_str());
     out += line;
   }
   out += "  * chosen: " + o.selection_rule + "\n";

@@ -8,8 +8,6 @@
 // interrupted `riskpipe train --resume` continues where it stopped and ends with the same
 // model as an uninterrupted run (exactly, when no row/column subsampling is configured).
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -17,11 +15,12 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/json.h"
 #include "core/status.h"
 #include "db/database.h"
 #include "model/package.h"
 #include "stats/metrics.h"
-#include "training/dataset.h"
+#include "features/dataset.h"
 
 namespace riskpipe::training {
 

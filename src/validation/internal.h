@@ -10,7 +10,7 @@
 
 #include "config/config.h"
 #include "model/package.h"
-#include "training/dataset.h"
+#include "features/dataset.h"
 #include "validation/validation.h"
 
 namespace riskpipe::validation::internal {
@@ -30,8 +30,8 @@ struct Context {
   const config::ValidationDef& cfg;
   const config::ModelDef& model_def;
   const model::ModelPackage& package;
-  const training::TrainingData& data;
-  const training::SplitRows& splits;
+  const features::TrainingData& data;
+  const features::SplitRows& splits;
   std::vector<uint8_t> y_oot;           // labels of splits.oot, in order
   std::vector<double> margin_oot, pd_oot;
   double baseline_auc = 0;              // logistic regression fitted on splits.train

@@ -187,10 +187,10 @@ StatusOr<ValidationReport> ValidateModel(const config::Project& project, db::Con
   const Date cutoff = CutoffOf(meta);
 
   // The windows the package was trained with (a pipeline retraining shifts them).
-  ASSIGN_OR_RETURN(const config::Project as_trained, training::ProjectAsTrained(project, meta));
-  ASSIGN_OR_RETURN(training::TrainingData data,
-                   training::LoadTrainingData(as_trained, con, cutoff));
-  ASSIGN_OR_RETURN(training::SplitRows splits, training::MakeSplits(data, *as_trained.model));
+  ASSIGN_OR_RETURN(const config::Project as_trained, features::ProjectAsTrained(project, meta));
+  ASSIGN_OR_RETURN(features::TrainingData data,
+                   features::LoadTrainingData(as_trained, con, cutoff));
+  ASSIGN_OR_RETURN(features::SplitRows splits, features::MakeSplits(data, *as_trained.model));
   if (splits.oot.empty() || splits.train.empty()) {
     return FailedPreconditionError("validate " + record.id + ": no " +
                                    (splits.oot.empty() ? "out-of-time" : "training") +
@@ -294,7 +294,7 @@ StatusOr<std::vector<std::string>> FeaturesAbsentFromApplications(const config::
                                                                   Month month) {
   std::vector<std::string> absent;
   if (project.model && project.model->dataset) return absent;
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   std::vector<std::string> files;
   for (Month m = month; files.size() < 2 && month.index() - m.index() < 12; m = m.Next(-1)) {
     const fs::path f = mart.PartitionFile(datamart::Layer::kGold, "feature_store", m.first_day());

@@ -7,13 +7,12 @@
 // "validated" registry event; Registry::Promote refuses a version without a passing one
 // unless an override reason is recorded. Thread-safety: one call per Registry/Connection.
 
-#include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
 #include "config/config.h"
 #include "core/date.h"
+#include "core/json.h"
 #include "core/status.h"
 #include "db/database.h"
 #include "registry/registry.h"

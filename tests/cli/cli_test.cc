@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/workspace.h"
 #include "db/database.h"
 #include "testing/run_cli.h"
 #include "testing/temp_dir.h"
@@ -38,7 +39,7 @@ int64_t Count(const fs::path& workspace, const std::string& layer, const std::st
   auto database = db::Database::Open(":memory:");
   auto con = database->Connect();
   auto n = con->QueryInt("SELECT count(*) FROM read_parquet('" +
-                         (workspace / "datamart" / layer / table / "*" / "part-0.parquet").string() +
+                         (Workspace(workspace).datamart() / layer / table / "*" / "part-0.parquet").string() +
                          "')");
   EXPECT_TRUE(n.ok()) << n.status().ToString();
   return n.ok() ? *n : -1;

@@ -6,13 +6,12 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "db/database.h"
 #include "testing/run_cli.h"
 #include "testing/temp_dir.h"

@@ -30,7 +30,7 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
 TEST(Config, ParsesAndResolvesPaths) {
   auto p = Parse(kMinimal);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_EQ(p->workspace, "/tmp/proj/ws");
+  EXPECT_EQ(p->workspace.root(), "/tmp/proj/ws");
   ASSERT_EQ(p->sources.size(), 1u);
   EXPECT_EQ(p->sources[0].file, "/tmp/proj/ws/raw/t.csv");
   EXPECT_EQ(p->sources[0].columns[1].type, ColumnType::kDate);

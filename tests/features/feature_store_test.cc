@@ -113,7 +113,7 @@ class LendingStore : public ::testing::Test {
     WriteMonthly(1.0);
   }
 
-  Datamart Mart() const { return Datamart(project_.workspace / "datamart"); }
+  Datamart Mart() const { return Datamart(project_.workspace.datamart()); }
 
   void Write(const char* table, Date month, const std::string& select) {
     auto n = Mart().WritePartition(*con_, Layer::kSilver, table, month, select);
@@ -447,7 +447,7 @@ TEST(KueskiFeatures, TheShippedDefinitionsMatchAReferenceImplementation) {
   };
   auto database = db::Database::Open(":memory:");
   auto con = database->Connect();
-  const Datamart mart(p->workspace / "datamart");
+  const Datamart mart(p->workspace.datamart());
   WriteKueskiLoans(mart, *con, loans);
   auto built = BuildFeatureStore(*p, *con, {});
   ASSERT_TRUE(built.ok()) << built.status().ToString();
@@ -525,7 +525,7 @@ TEST(KueskiFeatures, OnePassWindowPathEqualsTheJoinPathWithAFilterAndAMonthRange
   };
   auto database = db::Database::Open(":memory:");
   auto con = database->Connect();
-  const Datamart mart(p->workspace / "datamart");
+  const Datamart mart(p->workspace.datamart());
   WriteKueskiLoans(mart, *con, loans);
   FeatureBuildOptions options;
   options.from = options.to = Month::Of(2019, 2);
@@ -570,7 +570,7 @@ TEST(KueskiFeatures, TrainingSetUsesALabelOnlyFromItsAvailabilityDate) {
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   auto database = db::Database::Open(":memory:");
   auto con = database->Connect();
-  const Datamart mart(p->workspace / "datamart");
+  const Datamart mart(p->workspace.datamart());
   ASSERT_TRUE(mart.WritePartition(*con, Layer::kSilver, "loans", D("2019-01-01"),
                                   "SELECT * FROM (VALUES (1, 7, 'Y', 1, DATE '1980-01-01', "
                                   "DATE '2010-01-01', DATE '2019-01-10', 100.0::DOUBLE)) t(loan_id, id, "

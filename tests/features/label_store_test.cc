@@ -142,7 +142,7 @@ class LabelStoreTest : public ::testing::Test {
     project_ = *p;
   }
 
-  Datamart mart() const { return Datamart(project_.workspace / "datamart"); }
+  Datamart mart() const { return Datamart(project_.workspace.datamart()); }
 
   void WriteLms(const std::map<std::pair<std::string, Date>, int>& overrides = {}) {
     for (const auto& [snap, rows] : LmsRows(overrides)) WriteLmsMonth(snap, rows);
@@ -430,7 +430,7 @@ TEST(LabelStoreSynthetic, LabelEqualsOverdueAtMob6AndBaseRateIsRealistic) {
   ASSERT_TRUE(project->label.has_value());
   synth::Options so;
   so.customers = 2000;
-  so.out_dir = project->workspace / "raw";
+  so.out_dir = project->workspace.raw();
   so.show_progress = false;
   ASSERT_TRUE(synth::Generate(so).ok());
   ingest::IngestOptions io;
@@ -446,7 +446,7 @@ TEST(LabelStoreSynthetic, LabelEqualsOverdueAtMob6AndBaseRateIsRealistic) {
   auto dpd = BuildLoanDpd(*project, *con, {});
   ASSERT_TRUE(dpd.ok()) << dpd.status().ToString();
 
-  const Datamart mart(project->workspace / "datamart");
+  const Datamart mart(project->workspace.datamart());
   const std::string silver = *mart.ReadSql(Layer::kSilver, "lms_loan_daily");
   const std::string labels = *mart.ReadSql(Layer::kGold, kLabelStoreTable);
   const std::string loan_dpd = *mart.ReadSql(Layer::kGold, kLoanDpdTable);

@@ -4,6 +4,7 @@
 // DuckDB-free loader (round trip of values, nulls and quoted text; tampered, malformed and
 // missing files refused with clear errors).
 
+#include "core/json.h"
 #include "features/online_store.h"
 
 #include <gtest/gtest.h>
@@ -13,7 +14,6 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -150,8 +150,8 @@ class OnlineStoreTest : public ::testing::Test {
     project_ = *p;
   }
 
-  Datamart mart() const { return Datamart(project_.workspace / "datamart"); }
-  fs::path online() const { return project_.workspace / kOnlineDir; }
+  Datamart mart() const { return Datamart(project_.workspace.datamart()); }
+  fs::path online() const { return project_.workspace.online(); }
 
   // Writes the loans (and the profile rows, as SQL tuples (id, report_date, income, segment))
   // to silver, one partition per month.
@@ -435,7 +435,7 @@ TEST_F(OnlineStoreTest, StreamedViewsLeaveNaNAndHugeIntegersToDuckDb) {
         - {name: big_sum, expr: "sum(id * 9007199254740993)"}
         - {name: big_max, expr: "max(income)"}
 )yaml"));
-  fs::remove_all(project_.workspace / "datamart" / "silver" / "profile");
+  fs::remove_all(project_.workspace.datamart() / "silver" / "profile");
   profile = Profile();
   profile.push_back("(1, DATE '2021-03-15', 2, 'b')");
   profile.push_back("(1, DATE '2021-04-10', 3, 'c')");

@@ -99,7 +99,7 @@ class SpineWindows : public ::testing::Test {
     ASSERT_TRUE(con.ok());
     con_ = std::make_unique<db::Connection>(std::move(*con));
   }
-  Datamart Mart() const { return Datamart(project_.workspace / "datamart"); }
+  Datamart Mart() const { return Datamart(project_.workspace.datamart()); }
 
   // `events` random events of `customers` customers over 2023-01..2023-06 on few distinct days
   // (many ties), one silver partition per month, plus an undated row (partition 1900-01-01) that

@@ -61,7 +61,7 @@ TEST(PredictMonth, TreeMarginsEqualXgboostAndBlockedReasonsEqualOneCall) {
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   training::TrainOptions train;
   train.cutoff = Date::FromCivil(2023, 12, 31);
-  train.checkpoint_root = project->workspace / "checkpoints";
+  train.checkpoint_root = project->workspace.checkpoints();
   auto staging = registry->NewStagingDir("t");
   ASSERT_TRUE(staging.ok());
   auto outcome = training::Train(*project, *con, train, *staging);

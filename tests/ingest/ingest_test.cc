@@ -69,7 +69,7 @@ class IngestTest : public ::testing::Test {
     return t.rows.empty() ? -1 : std::get<int64_t>(t.rows[0][0]);
   }
 
-  Datamart mart() const { return Datamart(project_.workspace / "datamart"); }
+  Datamart mart() const { return Datamart(project_.workspace.datamart()); }
 
   // Every row of a layer, in file order, without the ingestion time.
   std::vector<std::vector<std::string>> Snapshot(Layer layer) {

@@ -36,7 +36,7 @@ class CompareTest : public ::testing::Test {
     auto con = db_->Connect();
     ASSERT_TRUE(con.ok());
     con_.emplace(std::move(*con));
-    const datamart::Datamart mart(project_.workspace / "datamart");
+    const datamart::Datamart mart(project_.workspace.datamart());
     // 4000 loans, label 1 for hash-chosen rows; the strong model ranks by the label plus
     // noise, the weak one mostly by noise.
     const std::string base =
@@ -153,7 +153,7 @@ class UnseenTest : public CompareTest {
   }
 
   void WriteFeatures(const std::string& month, const std::string& x_expr) {
-    const datamart::Datamart mart(project_.workspace / "datamart");
+    const datamart::Datamart mart(project_.workspace.datamart());
     ASSERT_TRUE(mart.WritePartition(*con_, Layer::kGold, "feature_store",
                                     Month::Parse(month)->first_day(),
                                     "SELECT '" + month +

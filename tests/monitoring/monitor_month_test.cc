@@ -96,7 +96,7 @@ class MonitorMonthTest : public ::testing::Test {
   // when `outage`), labels 1 for odd i when pd > 0.25 (so the model ranks), available on the
   // application date + 2 months; loan 0's label is late by one extra month.
   void Write(const std::string& m, double shift, bool outage = false) {
-    const datamart::Datamart mart(project_.workspace / "datamart");
+    const datamart::Datamart mart(project_.workspace.datamart());
     const Month month = *Month::Parse(m);
     const std::string day = "DATE '" + month.first_day().ToString() + "' + (i % 28)::INTEGER";
     const std::string rows = "FROM range(1000) t(i)";
@@ -137,7 +137,7 @@ class MonitorMonthTest : public ::testing::Test {
   }
 
   std::string Dump(const std::string& table) {
-    const datamart::Datamart mart(project_.workspace / "datamart");
+    const datamart::Datamart mart(project_.workspace.datamart());
     auto sql = mart.ReadSql(Layer::kGold, table);
     EXPECT_TRUE(sql.ok());
     auto t = con_->Query("SELECT * FROM " + *sql + " ORDER BY ALL");
@@ -151,7 +151,7 @@ class MonitorMonthTest : public ::testing::Test {
   }
 
   double Value(const std::string& table, const std::string& where, const char* col = "value") {
-    const datamart::Datamart mart(project_.workspace / "datamart");
+    const datamart::Datamart mart(project_.workspace.datamart());
     auto t = con_->Query("SELECT " + std::string(col) + " FROM " +
                          *mart.ReadSql(Layer::kGold, table) + " WHERE " + where);
     EXPECT_TRUE(t.ok()) << t.status().ToString();
@@ -215,7 +215,7 @@ TEST_F(MonitorMonthTest, RerunGivesIdenticalTables) {
   EXPECT_EQ(Dump("monitoring_stability"), stability);
   EXPECT_EQ(Dump("monitoring_performance"), performance);
   EXPECT_EQ(Dump("monitoring_alerts"), alerts);
-  auto store = metastore::Metastore::Open(project_.workspace / "metastore.sqlite");
+  auto store = metastore::Metastore::Open(project_.workspace.metastore());
   ASSERT_TRUE(store.ok());
   auto listed = store->ListAlerts(Filter("2024-02", ""));
   ASSERT_TRUE(listed.ok());
@@ -229,7 +229,7 @@ TEST_F(MonitorMonthTest, ShiftAndOutageRaiseAlertsAndRecommendRetraining) {
   auto s = MonitorMonth(project_, *con_, *Month::Parse("2024-02"), NoImportance());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_TRUE(s->retrain_recommended);
-  auto store = metastore::Metastore::Open(project_.workspace / "metastore.sqlite");
+  auto store = metastore::Metastore::Open(project_.workspace.metastore());
   ASSERT_TRUE(store.ok());
   auto psi = store->ListAlerts(Filter("2024-02", "score_psi"));
   ASSERT_TRUE(psi.ok());
@@ -259,7 +259,7 @@ TEST_F(MonitorMonthTest, AlertNoLongerRaisedIsResolvedNotDeleted) {
   ASSERT_TRUE(MonitorMonth(project_, *con_, feb, NoImportance()).ok());
   Write("2024-02", 0.0);  // the month's predictions corrected
   ASSERT_TRUE(MonitorMonth(project_, *con_, feb, NoImportance()).ok());
-  auto store = metastore::Metastore::Open(project_.workspace / "metastore.sqlite");
+  auto store = metastore::Metastore::Open(project_.workspace.metastore());
   ASSERT_TRUE(store.ok());
   auto open = store->ListAlerts(Filter("2024-02", "score_psi"));
   ASSERT_TRUE(open.ok());
@@ -304,7 +304,7 @@ TEST_F(MonitorMonthTest, NewModelsCalibrationEstimateComesFromItsOutOfTimeRows) 
 }
 
 TEST_F(MonitorMonthTest, QualityGateStopRaisesAnActAlertWithTheFailedExpectations) {
-  const datamart::Datamart mart(project_.workspace / "datamart");
+  const datamart::Datamart mart(project_.workspace.datamart());
   const Month mar = *Month::Parse("2024-03");
   ASSERT_TRUE(
       mart.WritePartition(*con_, Layer::kGold, "data_quality", mar.first_day(),
@@ -320,7 +320,7 @@ TEST_F(MonitorMonthTest, QualityGateStopRaisesAnActAlertWithTheFailedExpectation
   auto n = RaiseQualityAlerts(project_, *con_, mar, "m/1");
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 1);
-  auto store = metastore::Metastore::Open(project_.workspace / "metastore.sqlite");
+  auto store = metastore::Metastore::Open(project_.workspace.metastore());
   ASSERT_TRUE(store.ok());
   auto alerts = store->ListAlerts(Filter("2024-03", "dq_failures"));
   ASSERT_TRUE(alerts.ok());
@@ -353,7 +353,7 @@ TEST_F(MonitorMonthTest, RetrainTriggerNamesWhenTheDriftBeganAcrossAMonthWithout
   EXPECT_EQ((*trigger)->month, *Month::Parse("2024-04"));
   ASSERT_TRUE((*trigger)->drift_since.has_value());
   EXPECT_EQ(*(*trigger)->drift_since, *Month::Parse("2024-02"));
-  auto store = metastore::Metastore::Open(project_.workspace / "metastore.sqlite");
+  auto store = metastore::Metastore::Open(project_.workspace.metastore());
   ASSERT_TRUE(store.ok());
   auto retrain = store->ListAlerts(Filter("2024-04", "retrain"));
   ASSERT_TRUE(retrain.ok());

@@ -1,11 +1,10 @@
 // Tests of the governance policy (monitoring/policy.h) and of the `governance:` section's
 // parsing: thresholds and their defaults, severities and actions, the retrain rule.
 
+#include "core/json.h"
 #include "monitoring/policy.h"
 
 #include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 

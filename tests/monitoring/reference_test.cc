@@ -9,10 +9,10 @@
 
 #include <filesystem>
 
+#include "features/dataset.h"
 #include "model/package.h"
 #include "registry/registry.h"
 #include "testing/temp_dir.h"
-#include "training/dataset.h"
 #include "training/synthetic_csv.h"
 #include "training/trainer.h"
 
@@ -41,7 +41,7 @@ TEST(ReferenceFromPackage, RebuildsTheDevelopmentSampleAndCachesIt) {
   ASSERT_TRUE(staging.ok());
   training::TrainOptions options;
   options.cutoff = Date::FromCivil(2026, 1, 1);
-  options.checkpoint_root = project->workspace / "checkpoints";
+  options.checkpoint_root = project->workspace.checkpoints();
   auto outcome = training::Train(*project, *con, options, *staging);
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   registry::RegisterInfo info;
@@ -49,11 +49,11 @@ TEST(ReferenceFromPackage, RebuildsTheDevelopmentSampleAndCachesIt) {
   auto record = reg->Register(*staging, "byod", info);
   ASSERT_TRUE(record.ok()) << record.status().ToString();
 
-  auto ref = LoadOrBuildReference(*project, *con, "byod/1");
+  auto ref = LoadOrBuildReference(*project, *reg, *con, "byod/1");
   ASSERT_TRUE(ref.ok()) << ref.status().ToString();
-  auto data = training::LoadTrainingData(*project, *con, options.cutoff);
+  auto data = features::LoadTrainingData(*project, *con, options.cutoff);
   ASSERT_TRUE(data.ok());
-  auto splits = training::MakeSplits(*data, *project->model);
+  auto splits = features::MakeSplits(*data, *project->model);
   ASSERT_TRUE(splits.ok());
   // Held-out rows only: a model scores its own training rows more extremely than new ones.
   EXPECT_EQ(ref->rows, static_cast<int64_t>(splits->validation.size() + splits->oot.size()));
@@ -77,7 +77,7 @@ TEST(ReferenceFromPackage, RebuildsTheDevelopmentSampleAndCachesIt) {
   EXPECT_TRUE(fs::exists(ReferenceDir(*project, "byod/1") / "reference.json"));
   // The second call reads the cache: same values, even with the training file gone.
   fs::remove(dir.path() / "loans.csv");
-  auto again = LoadOrBuildReference(*project, *con, "byod/1");
+  auto again = LoadOrBuildReference(*project, *reg, *con, "byod/1");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->sorted_pd, ref->sorted_pd);
   EXPECT_DOUBLE_EQ(again->oot_mean_pd, ref->oot_mean_pd);
@@ -93,7 +93,10 @@ TEST(ReferenceFromPackage, UnknownModelIsNotFound) {
   ASSERT_TRUE(project.ok()) << project.status().ToString();
   auto database = db::Database::Open(":memory:");
   auto con = database->Connect();
-  EXPECT_EQ(LoadOrBuildReference(*project, *con, "nope/1").status().code(), StatusCode::kNotFound);
+  auto reg = registry::Registry::Open(project->workspace);
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  EXPECT_EQ(LoadOrBuildReference(*project, *reg, *con, "nope/1").status().code(),
+            StatusCode::kNotFound);
 }
 
 }  // namespace

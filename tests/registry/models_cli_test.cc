@@ -7,8 +7,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 
+#include "core/json.h"
 #include "registry/registry.h"
 #include "registry_test_util.h"
 #include "testing/run_cli.h"

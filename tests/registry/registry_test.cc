@@ -1,10 +1,9 @@
 // Publishing, references and verification of model packages.
 
+#include "core/json.h"
 #include "registry/registry.h"
 
 #include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 
 #include "core/hash.h"
 #include "registry/manifest.h"

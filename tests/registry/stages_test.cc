@@ -3,8 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
+#include "core/json.h"
 #include "metastore/test_util.h"
 #include "registry/registry.h"
 #include "registry_test_util.h"

@@ -1,11 +1,10 @@
+#include "core/json.h"
 #include "report/report_fixture.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
-
-#include <nlohmann/json.hpp>
 
 #include "core/date.h"
 #include "datamart/datamart.h"
@@ -188,7 +187,7 @@ void WriteGoldTables(const fs::path& workspace) {
   ASSERT_TRUE(database.ok()) << database.status().ToString();
   auto con = database->Connect();
   ASSERT_TRUE(con.ok()) << con.status().ToString();
-  const datamart::Datamart mart(workspace / "datamart");
+  const datamart::Datamart mart(Workspace(workspace).datamart());
   const Month first = Month::Of(2024, 1);
   for (int i = 0; i < kFixtureMonths; ++i) {
     const Date day = first.Next(i).first_day();

@@ -10,8 +10,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -22,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.h"
 #include "serve_process.h"
 #include "serving_workspace.h"
 #include "testing/run_cli.h"

@@ -4,8 +4,6 @@
 // clients, the prediction log, and graceful stop.
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -13,6 +11,7 @@
 #include <thread>
 
 #include "core/files.h"
+#include "core/json.h"
 #include "features/online_store.h"
 #include "http_client.h"
 #include "registry/registry.h"

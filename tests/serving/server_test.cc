@@ -2,12 +2,11 @@
 // endpoint and every error code, reason codes against the model's own explainer, admin keys.
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstdlib>
 #include <set>
 
+#include "core/json.h"
 #include "features/online_store.h"
 #include "http_client.h"
 #include "model/package.h"

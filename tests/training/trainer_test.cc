@@ -44,7 +44,7 @@ StatusOr<TrainOutcome> RunTrain(const config::Project& p, const fs::path& out) {
   auto con = database->Connect();
   TrainOptions o;
   o.cutoff = Date::FromCivil(2026, 1, 1);
-  o.checkpoint_root = p.workspace / "checkpoints";
+  o.checkpoint_root = p.workspace.checkpoints();
   fs::create_directories(out);
   return Train(p, *con, o, out);
 }
@@ -81,9 +81,9 @@ TEST(Trainer, TrainsEveryFamilyAndWritesACompletePackage) {
   ASSERT_TRUE(pkg.ok()) << pkg.status().ToString();
   auto database = db::Database::Open(":memory:");
   auto con = database->Connect();
-  auto data = LoadTrainingData(p, *con, Date::FromCivil(2026, 1, 1));
+  auto data = features::LoadTrainingData(p, *con, Date::FromCivil(2026, 1, 1));
   ASSERT_TRUE(data.ok());
-  auto splits = MakeSplits(*data, *p.model);
+  auto splits = features::MakeSplits(*data, *p.model);
   auto scores = pkg->Score(data->frame, splits->oot);
   ASSERT_TRUE(scores.ok()) << scores.status().ToString();
   std::vector<uint8_t> y;

@@ -3,8 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
+#include "core/json.h"
 #include "testing/run_cli.h"
 #include "testing/temp_dir.h"
 #include "validation_data.h"

@@ -2,11 +2,10 @@
 // planted problem fails its own check, and the verdict is stored in the package and the
 // registry history, where promotion reads it.
 
+#include "core/json.h"
 #include "validation/validation.h"
 
 #include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 
 #include "datamart/datamart.h"
 #include "testing/temp_dir.h"
@@ -321,7 +320,7 @@ TEST_F(ValidationTest, FeaturesAbsentFromTwoMonthsOfApplicationsAreFound) {
   view.name = "v";
   for (const char* f : {"kept", "gone", "outage"}) view.features.push_back({f, f, "", 0});
   project.features.views.push_back(view);
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   auto write = [&](const char* month, const char* outage) {
     ASSERT_TRUE(mart.WritePartition(*con_, datamart::Layer::kGold, "feature_store",
                                     *ParseIsoDate(month),

@@ -3,19 +3,18 @@
 // Two sources: the gold feature and label stores (historical retrieval as of each decision
 // date, labels only when available by the cutoff), or one user file (model.dataset).
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "core/date.h"
+#include "core/json.h"
 #include "core/status.h"
 #include "db/database.h"
 #include "model/frame.h"
 
-namespace riskpipe::training {
+namespace riskpipe::features {
 
 struct TrainingData {
   model::Frame frame;                  // every column read (ids, dates, features, label)
@@ -26,7 +25,7 @@ struct TrainingData {
   Date cutoff;                         // labels known by this date (feature-store projects)
   nlohmann::json lineage;              // sources, partitions and content hashes
   std::vector<std::string> warnings;
-  std::string rows_sha256;             // hash of the loaded rows, for reproducibility checks
+  std::string rows_sha256;  // hash of the loaded rows, for reproducibility checks
 };
 
 // A query result as a model Frame (moves the columns; dates become days since 1970).
@@ -54,4 +53,4 @@ StatusOr<config::Project> ProjectAsTrained(const config::Project& project,
 // dataset without dates. Rows outside every window are left out.
 StatusOr<SplitRows> MakeSplits(const TrainingData& data, const config::ModelDef& model);
 
-}  // namespace riskpipe::training
+}  // namespace riskpipe::features

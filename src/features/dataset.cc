@@ -1,4 +1,4 @@
-#include "training/dataset.h"
+#include "features/dataset.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "features/feature_query.h"
 #include "features/training_set.h"
 
-namespace riskpipe::training {
+namespace riskpipe::features {
 namespace fs = std::filesystem;
 model::Frame ToFrame(db::ColumnarTable table) {
   model::Frame frame;
@@ -89,7 +89,8 @@ std::vector<uint8_t> LabelsFrom(const model::FrameColumn& col, std::string_view 
   try {
     pos = std::stod(std::string(positive));
   } catch (const std::exception&) {
-    problem = "the target is numeric but positive: \"" + std::string(positive) + "\" is not a number";
+    problem =
+        "the target is numeric but positive: \"" + std::string(positive) + "\" is not a number";
     return {};
   }
   for (size_t i = 0; i < y.size(); ++i) y[i] = col.numbers[i] == pos;
@@ -105,10 +106,10 @@ StatusOr<TrainingData> LoadFromStores(const config::Project& project, db::Connec
   request.to = model.splits.oot->to;
   ASSIGN_OR_RETURN(std::string sql, features::TrainingSetSql(project, con, request));
   const auto& spine = project.features.spine;
-  ASSIGN_OR_RETURN(db::ColumnarTable table,
-                   con.QueryColumns("SELECT * EXCLUDE (label_available_date) FROM (" + sql +
-                                    ") ORDER BY " + std::string(features::kDecisionDate) + ", " +
-                                    db::QuoteIdent(spine.key)));
+  ASSIGN_OR_RETURN(
+      db::ColumnarTable table,
+      con.QueryColumns("SELECT * EXCLUDE (label_available_date) FROM (" + sql + ") ORDER BY " +
+                       std::string(features::kDecisionDate) + ", " + db::QuoteIdent(spine.key)));
   TrainingData data;
   data.cutoff = cutoff;
   data.frame = ToFrame(std::move(table));
@@ -117,7 +118,8 @@ StatusOr<TrainingData> LoadFromStores(const config::Project& project, db::Connec
   const int date = data.frame.Find(features::kDecisionDate);
   if (label < 0 || date < 0) return InternalError("training set lacks label or decision_date");
   for (double v : data.frame.columns[label].numbers) data.labels.push_back(v == 1);
-  for (double v : data.frame.columns[date].numbers) data.decision_days.push_back(static_cast<int32_t>(v));
+  for (double v : data.frame.columns[date].numbers)
+    data.decision_days.push_back(static_cast<int32_t>(v));
   const std::set<std::string> excluded(model.exclude.begin(), model.exclude.end());
   const std::set<std::string> protected_set(model.protected_attributes.begin(),
                                             model.protected_attributes.end());
@@ -133,7 +135,7 @@ StatusOr<TrainingData> LoadFromStores(const config::Project& project, db::Connec
     }
   }
   // Lineage: every table the training set reads, with the content hash of each partition file.
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(project.workspace.datamart());
   std::set<std::string> tables = {spine.source};
   for (const auto& view : project.features.views) {
     if (!view.source.empty()) tables.insert(view.source);
@@ -143,8 +145,9 @@ StatusOr<TrainingData> LoadFromStores(const config::Project& project, db::Connec
     ASSIGN_OR_RETURN(nlohmann::json h, PartitionHashes(mart, datamart::Layer::kSilver, t, cutoff));
     inputs.push_back(std::move(h));
   }
-  ASSIGN_OR_RETURN(nlohmann::json labels,
-                   PartitionHashes(mart, datamart::Layer::kGold, "label_store", Date::FromCivil(9999, 12, 31)));
+  ASSIGN_OR_RETURN(
+      nlohmann::json labels,
+      PartitionHashes(mart, datamart::Layer::kGold, "label_store", Date::FromCivil(9999, 12, 31)));
   inputs.push_back(std::move(labels));
   data.lineage = {{"source", "feature and label stores (historical retrieval)"},
                   {"label_def", project.label ? project.label->name : ""},
@@ -160,8 +163,8 @@ StatusOr<TrainingData> LoadFromFile(const config::Project& project, db::Connecti
     return NotFoundError("model.dataset.file: " + d.file.string() + " does not exist");
   }
   const bool parquet = d.file.extension() == ".parquet";
-  const std::string reader = (parquet ? "read_parquet(" : "read_csv_auto(") +
-                             db::QuoteLiteral(d.file.string()) + ")";
+  const std::string reader =
+      (parquet ? "read_parquet(" : "read_csv_auto(") + db::QuoteLiteral(d.file.string()) + ")";
   ASSIGN_OR_RETURN(db::Table shape, con.Query("SELECT * FROM " + reader + " LIMIT 0"));
   if (shape.ColumnIndex(d.target) < 0) {
     std::string cols;
@@ -171,12 +174,13 @@ StatusOr<TrainingData> LoadFromFile(const config::Project& project, db::Connecti
   }
   for (const std::string* col : {&d.id, &d.date}) {
     if (!col->empty() && shape.ColumnIndex(*col) < 0) {
-      return InvalidArgumentError("model.dataset: \"" + *col + "\" is not a column of " + d.file.string());
+      return InvalidArgumentError("model.dataset: \"" + *col + "\" is not a column of " +
+                                  d.file.string());
     }
   }
   // Every column is read as it was typed by DuckDB's sniffer; the row number is the id.
   std::string select = d.id.empty() ? "SELECT row_number() OVER () AS _row_id, * FROM " + reader
-                                     : "SELECT * FROM " + reader;
+                                    : "SELECT * FROM " + reader;
   ASSIGN_OR_RETURN(db::ColumnarTable table, con.QueryColumns(select));
   TrainingData data;
   data.frame = ToFrame(std::move(table));
@@ -202,40 +206,44 @@ StatusOr<TrainingData> LoadFromFile(const config::Project& project, db::Connecti
       data.decision_days.push_back(static_cast<int32_t>(v));
     }
   }
-  const std::set<std::string> excluded(project.model->exclude.begin(), project.model->exclude.end());
+  const std::set<std::string> excluded(project.model->exclude.begin(),
+                                       project.model->exclude.end());
   const std::set<std::string> protected_set(project.model->protected_attributes.begin(),
                                             project.model->protected_attributes.end());
   nlohmann::json schema = nlohmann::json::array();
   for (const auto& c : data.frame.columns) {
     std::string role = "feature";
-    if (c.name == "_row_id" || c.name == d.id) role = "id";
-    else if (c.name == d.target) role = "target";
-    else if (c.name == d.date) role = "date";
-    else if (excluded.count(c.name)) role = "excluded";
-    else if (protected_set.count(c.name)) role = "protected (not an input)";
+    if (c.name == "_row_id" || c.name == d.id)
+      role = "id";
+    else if (c.name == d.target)
+      role = "target";
+    else if (c.name == d.date)
+      role = "date";
+    else if (excluded.count(c.name))
+      role = "excluded";
+    else if (protected_set.count(c.name))
+      role = "protected (not an input)";
     else if (c.sql_type == "DATE" || c.sql_type == "TIMESTAMP") {
       role = "excluded (date)";
       data.warnings.push_back("column \"" + c.name + "\" is a date and is not used as a feature");
     }
     if (role == "feature") data.features.push_back(c.name);
-    schema.push_back({{"column", c.name},
-                      {"inferred_type", c.text ? "categorical (text)" : "numeric (" + c.sql_type + ")"},
-                      {"role", role}});
+    schema.push_back(
+        {{"column", c.name},
+         {"inferred_type", c.text ? "categorical (text)" : "numeric (" + c.sql_type + ")"},
+         {"role", role}});
   }
   ASSIGN_OR_RETURN(std::string file_hash, Sha256File(d.file));
-  data.lineage = {{"source", "file"},
-                  {"file", d.file.string()},
-                  {"sha256", file_hash},
-                  {"target", d.target},
-                  {"positive", d.positive},
-                  {"inferred_schema", std::move(schema)}};
+  data.lineage = {{"source", "file"},       {"file", d.file.string()},
+                  {"sha256", file_hash},    {"target", d.target},
+                  {"positive", d.positive}, {"inferred_schema", std::move(schema)}};
   return data;
 }
 
 }  // namespace
 
 // The project as it was when `meta` (a package's metadata.json) was trained: its splits and
-// seed, so training::LoadTrainingData and MakeSplits give back the development rows.
+// seed, so LoadTrainingData and MakeSplits give back the development rows.
 StatusOr<config::Project> ProjectAsTrained(const config::Project& project,
                                            const nlohmann::json& meta) {
   if (!project.model) return FailedPreconditionError("no `model:` section to rebuild the sample");
@@ -269,8 +277,8 @@ StatusOr<TrainingData> LoadTrainingData(const config::Project& project, db::Conn
     return FailedPreconditionError(project.config_path.string() +
                                    ": no `model:` section, so there is nothing to train");
   }
-  StatusOr<TrainingData> data = project.model->dataset ? LoadFromFile(project, con)
-                                                       : LoadFromStores(project, con, cutoff);
+  StatusOr<TrainingData> data =
+      project.model->dataset ? LoadFromFile(project, con) : LoadFromStores(project, con, cutoff);
   if (!data.ok()) return data;
   data->rows_sha256 = FrameHash(data->frame);
   if (data->features.empty()) return InvalidArgumentError("model: no feature columns to train on");
@@ -282,13 +290,17 @@ StatusOr<SplitRows> MakeSplits(const TrainingData& data, const config::ModelDef&
   const size_t n = data.labels.size();
   if (!model.splits.random()) {
     if (data.decision_days.empty()) {
-      return InvalidArgumentError("model.splits: time splits need a date column (model.dataset.date)");
+      return InvalidArgumentError(
+          "model.splits: time splits need a date column (model.dataset.date)");
     }
     for (size_t i = 0; i < n; ++i) {
       const Month m = Month::Of(Date::FromDays(data.decision_days[i]));
-      if (m >= model.splits.train->from && m <= model.splits.train->to) s.train.push_back(i);
-      else if (m >= model.splits.validation->from && m <= model.splits.validation->to) s.validation.push_back(i);
-      else if (m >= model.splits.oot->from && m <= model.splits.oot->to) s.oot.push_back(i);
+      if (m >= model.splits.train->from && m <= model.splits.train->to)
+        s.train.push_back(i);
+      else if (m >= model.splits.validation->from && m <= model.splits.validation->to)
+        s.validation.push_back(i);
+      else if (m >= model.splits.oot->from && m <= model.splits.oot->to)
+        s.oot.push_back(i);
     }
     auto range = [](const config::MonthRange& r) {
       return nlohmann::json{{"from", r.from.ToString()}, {"to", r.to.ToString()}};
@@ -310,8 +322,10 @@ StatusOr<SplitRows> MakeSplits(const TrainingData& data, const config::ModelDef&
       for (size_t i = idx.size(); i > 1; --i) {
         std::swap(idx[i - 1], idx[rng() % i]);
       }
-      const size_t n_test = static_cast<size_t>(std::llround(idx.size() * model.splits.test_fraction));
-      const size_t n_val = static_cast<size_t>(std::llround(idx.size() * model.splits.validation_fraction));
+      const size_t n_test =
+          static_cast<size_t>(std::llround(idx.size() * model.splits.test_fraction));
+      const size_t n_val =
+          static_cast<size_t>(std::llround(idx.size() * model.splits.validation_fraction));
       s.oot.insert(s.oot.end(), idx.begin(), idx.begin() + n_test);
       s.validation.insert(s.validation.end(), idx.begin() + n_test, idx.begin() + n_test + n_val);
       s.train.insert(s.train.end(), idx.begin() + n_test + n_val, idx.end());
@@ -321,20 +335,21 @@ StatusOr<SplitRows> MakeSplits(const TrainingData& data, const config::ModelDef&
                      {"seed", model.seed},
                      {"validation_fraction", model.splits.validation_fraction},
                      {"test_fraction", model.splits.test_fraction},
-                     {"warning", "no out-of-time test: the test rows come from the same period "
-                                 "as the training rows, so drift over time is not measured"}};
+                     {"warning",
+                      "no out-of-time test: the test rows come from the same period "
+                      "as the training rows, so drift over time is not measured"}};
   }
   auto count = [&](const std::vector<uint32_t>& rows) {
     int64_t pos = 0;
     for (uint32_t r : rows) pos += data.labels[r];
-    return nlohmann::json{{"rows", rows.size()},
-                          {"defaults", pos},
-                          {"default_rate", rows.empty() ? 0.0 : static_cast<double>(pos) / rows.size()}};
+    return nlohmann::json{
+        {"rows", rows.size()},
+        {"defaults", pos},
+        {"default_rate", rows.empty() ? 0.0 : static_cast<double>(pos) / rows.size()}};
   };
-  s.description["counts"] = {{"train", count(s.train)},
-                             {"validation", count(s.validation)},
-                             {"oot", count(s.oot)}};
+  s.description["counts"] = {
+      {"train", count(s.train)}, {"validation", count(s.validation)}, {"oot", count(s.oot)}};
   return s;
 }
 
-}  // namespace riskpipe::training
+}  // namespace riskpipe::features

@@ -1,0 +1,3 @@
+#include "model/model.h"
+#include "stats/stats.h"
+#include <duckdb.h>

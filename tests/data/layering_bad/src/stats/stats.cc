@@ -1,0 +1,2 @@
+#include "stats/stats.h"
+#include "model/model.h"
