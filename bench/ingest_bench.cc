@@ -60,14 +60,16 @@ void Append(std::string& b, int64_t v) {
 // in ten thousand rows dirty (negative paid_amt) so the quarantine path is exercised.
 void WriteLms(const std::filesystem::path& path, int64_t rows) {
   auto w = AtomicFileWriter::Open(path);
-  w->Append("loan_id,Customer_ID,loan_start_date,tenure,installment_num,loan_amt,due_amt,"
-            "paid_amt,overdue_amt,balance,snapshot_date\n");
+  w->Append(
+      "loan_id,Customer_ID,loan_start_date,tenure,installment_num,loan_amt,due_amt,"
+      "paid_amt,overdue_amt,balance,snapshot_date\n");
   const Date base = Date::FromCivil(2023, 1, 1);
   int64_t written = 0;
   for (int64_t loan = 0; written < rows; ++loan) {
     const Date start = base.AddMonths(static_cast<int>(loan % 25));
     char cid[32];
-    const int n = std::snprintf(cid, sizeof(cid), "CUS_0x%llx", static_cast<long long>(loan + 1000));
+    const int n =
+        std::snprintf(cid, sizeof(cid), "CUS_0x%llx", static_cast<long long>(loan + 1000));
     const std::string s = start.ToString();
     std::string us = s;
     for (char& c : us) c = c == '-' ? '_' : c;
@@ -116,8 +118,8 @@ double DirMegabytes(const std::filesystem::path& dir) {
 void BM_IngestLms(benchmark::State& state) {
   const int64_t rows = RowsWanted();
   // "v1": bump when WriteLms changes so a stale cached CSV is not reused.
-  const auto root = std::filesystem::temp_directory_path() /
-                    ("riskpipe-ingest-bench-v1-" + std::to_string(rows));
+  const auto root =
+      std::filesystem::temp_directory_path() / ("riskpipe-ingest-bench-v1-" + std::to_string(rows));
   auto project = config::ParseProject(kConfig, root / "riskpipe.yaml");
   if (!project.ok()) {
     state.SkipWithError(project.status().ToString().c_str());

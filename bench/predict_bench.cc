@@ -47,13 +47,15 @@ fs::path DataFile(const std::string& name, size_t rows) {
   auto con = database->Connect();
   std::string cols;
   for (int j = 0; j < kFeatures; ++j) {
-    cols += ", (hash(i * 40 + " + std::to_string(j) + ") % 100000) / 100000.0 AS f" + std::to_string(j);
+    cols +=
+        ", (hash(i * 40 + " + std::to_string(j) + ") % 100000) / 100000.0 AS f" + std::to_string(j);
   }
   const std::string sql =
       "COPY (SELECT *, CASE WHEN (hash(i * 7 + 3) % 100000) / 100000.0 < "
       "1 / (1 + exp(-(-1.5 + 2 * f1 - 1.5 * f2 + sin(6 * f3) + f4 * f5 * 2))) THEN 1 ELSE 0 END "
       "AS label FROM (SELECT i, 'A' || i AS app_id, DATE '2024-01-01' + CAST(i % 28 AS INTEGER) AS "
-      "app_date" + cols + " FROM range(" + std::to_string(rows) + ") t(i))) TO '" + f.string() +
+      "app_date" +
+      cols + " FROM range(" + std::to_string(rows) + ") t(i))) TO '" + f.string() +
       "' (FORMAT parquet)";
   if (Status st = con->Execute(sql); !st.ok()) {
     std::fprintf(stderr, "%s\n", st.ToString().c_str());
@@ -65,7 +67,9 @@ fs::path DataFile(const std::string& name, size_t rows) {
 config::Project ProjectOn(const fs::path& file) {
   const std::string yaml =
       "project: bench\nworkspace: ws\nmodel:\n  name: bench\n"
-      "  dataset: {file: \"" + file.string() + "\", target: label, id: app_id, date: app_date}\n"
+      "  dataset: {file: \"" +
+      file.string() +
+      "\", target: label, id: app_id, date: app_date}\n"
       "  splits: {validation_fraction: 0.1, test_fraction: 0.1}\n"
       "  threads: 2\n"
       "  exclude: [app_date, i]\n"

@@ -31,18 +31,25 @@ int64_t RowsWanted() {
 std::string LoansSql(int64_t rows, const std::string& month_start, uint64_t seed) {
   const std::string n = std::to_string(rows);
   return "SELECT i // 20 + 5008804 AS id, i % 20 + 1000 AS loan_id, "
-         "CASE WHEN hash(i // 20, " + std::to_string(seed) + ") % 3 = 0 THEN 'M' ELSE 'F' END "
+         "CASE WHEN hash(i // 20, " +
+         std::to_string(seed) +
+         ") % 3 = 0 THEN 'M' ELSE 'F' END "
          "AS code_gender, (12 + hash(i // 20) % 300) * 2250.0 AS amt_income_total, "
          "CASE WHEN hash(i // 20, 7) % 100 < 31 THEN NULL ELSE 'Laborers' END "
-         "AS occupation_type, DATE '" + month_start + "' - INTERVAL (7489 + hash(i // 20, 3) "
-         "% 17663) DAY AS birthday, DATE '" + month_start + "' + INTERVAL (i % 28) DAY AS "
-         "loan_date FROM range(" + n + ") t(i)";
+         "AS occupation_type, DATE '" +
+         month_start +
+         "' - INTERVAL (7489 + hash(i // 20, 3) "
+         "% 17663) DAY AS birthday, DATE '" +
+         month_start +
+         "' + INTERVAL (i % 28) DAY AS "
+         "loan_date FROM range(" +
+         n + ") t(i)";
 }
 
 void BM_KueskiSuite1MRows(benchmark::State& state) {
   const int64_t rows = RowsWanted();
-  const fs::path root = fs::temp_directory_path() / ("riskpipe-quality-bench-" +
-                                                     std::to_string(::getpid()));
+  const fs::path root =
+      fs::temp_directory_path() / ("riskpipe-quality-bench-" + std::to_string(::getpid()));
   const datamart::Datamart mart(root / "datamart");
   db::Options options;
   options.threads = 2;
@@ -76,8 +83,8 @@ void BM_KueskiSuite1MRows(benchmark::State& state) {
   state.counters["rows"] = static_cast<double>(rows);
   state.counters["expectations"] = static_cast<double>(suite->expectations.size());
   state.counters["failed"] = failed;
-  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(rows),
-                                                    benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["rows_per_s"] =
+      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
   std::error_code ec;
   fs::remove_all(root, ec);
 }
