@@ -122,26 +122,19 @@ double DirMegabytes(const std::filesystem::path& dir) {
   return static_cast<double>(bytes) / 1e6;
 }
 
-// The project over the cached CSV (written on first use), or an error.
-StatusOr<config::Project> PrepareProject(int64_t rows) {
+void BM_IngestLms(benchmark::State& state) {
+  const int64_t rows = RowsWanted();
   // "v1": bump when WriteLms changes so a stale cached CSV is not reused.
   const auto root =
       std::filesystem::temp_directory_path() / ("riskpipe-ingest-bench-v1-" + std::to_string(rows));
   auto project = config::ParseProject(kConfig, root / "riskpipe.yaml");
-  if (!project.ok()) return project.status();
-  std::filesystem::remove_all(project->workspace / "datamart");
-  std::filesystem::remove_all(project->workspace / "tmp");
-  if (!std::filesystem::exists(project->sources[0].file)) WriteLms(project->sources[0].file, rows);
-  return project;
-}
-
-void BM_IngestLms(benchmark::State& state) {
-  const int64_t rows = RowsWanted();
-  auto project = PrepareProject(rows);
   if (!project.ok()) {
     state.SkipWithError(project.status().ToString().c_str());
     return;
   }
+  std::filesystem::remove_all(project->workspace / "datamart");
+  std::filesystem::remove_all(project->workspace / "tmp");
+  if (!std::filesystem::exists(project->sources[0].file)) WriteLms(project->sources[0].file, rows);
   const double mb = static_cast<double>(std::filesystem::file_size(project->sources[0].file)) / 1e6;
   int64_t silver = 0, quarantined = 0;
   double split = 0, publish = 0;
@@ -195,18 +188,22 @@ std::string_view SqlType(config::ColumnType type) {
 
 void BM_IngestLms_DuckDbBaseline(benchmark::State& state) {
   const int64_t rows = RowsWanted();
-  auto project = PrepareProject(rows);
+  // The same cached CSV as BM_IngestLms.
+  const auto root =
+      std::filesystem::temp_directory_path() / ("riskpipe-ingest-bench-v1-" + std::to_string(rows));
+  auto project = config::ParseProject(kConfig, root / "riskpipe.yaml");
   if (!project.ok()) {
     state.SkipWithError(project.status().ToString().c_str());
     return;
   }
   const config::Source& source = project->sources[0];
+  if (!std::filesystem::exists(source.file)) WriteLms(source.file, rows);
   std::string columns;
   for (const config::Column& c : source.columns) {
     columns += (columns.empty() ? "" : ", ") + db::QuoteLiteral(c.name) + ": " +
                db::QuoteLiteral(SqlType(c.type));
   }
-  const std::filesystem::path out = project->workspace / "baseline" / "lms_loan_daily.parquet";
+  const std::filesystem::path out = root / "baseline" / "lms_loan_daily.parquet";
   std::filesystem::create_directories(out.parent_path());
   const std::string sql = "COPY (SELECT * FROM read_csv(" + db::QuoteLiteral(source.file.string()) +
                           ", header = true, columns = {" + columns + "})) TO " +
