@@ -174,7 +174,7 @@ void RunDuckDbBaseline(benchmark::State& state, const Workspace& w,
                        const StatusOr<std::string>& sql, const std::string& name,
                        const char* parquet = kMartParquet) {
   if (!sql.ok()) return state.SkipWithError(sql.status().ToString().c_str());
-  const fs::path out = w.project.workspace / "baseline" / (name + ".parquet");
+  const fs::path out = fs::path(w.project.workspace.string()) / "baseline" / (name + ".parquet");
   fs::create_directories(out.parent_path());
   const std::string copy =
       "COPY (" + *sql + ") TO " + db::QuoteLiteral(out.string()) + " (" + parquet + ")";
@@ -197,7 +197,7 @@ void RunDuckDbBaseline(benchmark::State& state, const Workspace& w,
 
 // The plain online query for the spine's latest decision date (Materialize's default as_of).
 StatusOr<std::string> PlainOnlineSqlAtLatest(const config::Project& project) {
-  const datamart::Datamart mart(project.workspace / "datamart");
+  const datamart::Datamart mart(fs::path(project.workspace.string()) / "datamart");
   ASSIGN_OR_RETURN(std::string spine, features::SpineSql(project, mart, nullptr, nullptr));
   Duck duck;
   ASSIGN_OR_RETURN(db::Table t,
@@ -330,7 +330,7 @@ BENCHMARK(BM_KueskiFeatureStore)->Iterations(3)->UseRealTime()->Unit(benchmark::
 void BM_KueskiFeatureStore_DuckDbBaseline(benchmark::State& state) {
   Workspace& w = Prepare(synth::Scenario::kKueski, EnvInt("RISKPIPE_BENCH_KUESKI_USERS", 40'000));
   if (!w.status.ok()) return state.SkipWithError(w.status.ToString().c_str());
-  const datamart::Datamart mart(w.project.workspace / "datamart");
+  const datamart::Datamart mart(fs::path(w.project.workspace.string()) / "datamart");
   RunDuckDbBaseline(state, w, features::SpineFeatureSql(w.project, mart, nullptr, nullptr),
                     "feature_store");
 }
