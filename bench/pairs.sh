@@ -17,6 +17,9 @@
 #      BM_BareXgboostFit), the median of the per-run ratios.
 # Progress goes to stderr; the raw JSON and logs stay in $PAIRS_OUT (default: a new folder
 # under /tmp). Environment variables such as RISKPIPE_BENCH_ROWS pass through to both builds.
+# Both builds share the inputs the programs cache under $TMPDIR (the same bytes for both
+# sides); PAIRS_SEPARATE_TMP=1 gives each build its own $PAIRS_OUT/tmp-A or tmp-B instead,
+# for builds whose generators or ingest write different inputs.
 # Needs bash and Debian's python3 (standard library only).
 set -euo pipefail
 
@@ -30,7 +33,10 @@ pairs="${3:-5}"
 filter="${4:-.}"
 [[ "$pairs" =~ ^[1-9][0-9]*$ ]] || { echo "PAIRS must be a positive integer: $pairs" >&2; exit 2; }
 for d in "$base" "$new"; do
-  [[ -d "$d/bench" ]] || { echo "$d/bench: no such folder (build with -DRISKPIPE_BUILD_BENCH=ON)" >&2; exit 2; }
+  if [[ ! -d "$d/bench" ]]; then
+    echo "$d/bench: no such folder (build with -DRISKPIPE_BUILD_BENCH=ON)" >&2
+    exit 2
+  fi
 done
 python=/usr/bin/python3
 [[ -x "$python" ]] || python=python3
@@ -48,7 +54,8 @@ listed() { "$1" --benchmark_list_tests=true --benchmark_filter="$filter" 2>/dev/
 {
   echo "base: $base"
   echo "new:  $new"
-  echo "pairs: $pairs, filter: $filter, started $(date -u +%FT%TZ), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "pairs: $pairs, filter: $filter"
+  echo "started $(date -u +%FT%TZ), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out/meta.txt"
 cat "$out/meta.txt" >&2
 
@@ -57,10 +64,16 @@ run_one() {  # side bin pair
   dir=$([[ $side == A ]] && echo "$base" || echo "$new")
   local json="$out/${bin}.${side}.${pair}.json" log="$out/${bin}.${side}.${pair}.log"
   echo "[$(date +%T)] pair $pair/$pairs $side $bin" >&2
+  local tmp="${TMPDIR:-/tmp}"
+  if [[ "${PAIRS_SEPARATE_TMP:-0}" == 1 ]]; then
+    tmp="$out/tmp-$side"
+    mkdir -p "$tmp"
+  fi
   # From the build folder: a binary built through ccache with base_dir set finds the source
   # tree (examples/) by a path relative to it.
-  if ! (cd "$dir" && "./bench/$bin" --benchmark_format=json --benchmark_filter="$filter" \
-      --benchmark_out="$json" --benchmark_out_format=json) > "$log" 2>&1; then
+  if ! (cd "$dir" && TMPDIR="$tmp" "./bench/$bin" --benchmark_format=json \
+      --benchmark_filter="$filter" --benchmark_out="$json" --benchmark_out_format=json) \
+      > "$log" 2>&1; then
     echo "  $side $bin exited with an error (see $log)" >&2
   fi
 }
