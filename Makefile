@@ -28,12 +28,13 @@ test: build
 demo: build
 	@scripts/demo.sh $(BUILD)/riskpipe
 
-# Benchmarks (Release build in build-bench/); figures go in the issue notes.
+# Benchmarks (Release build in build-bench/), each program run once from build-bench/, where
+# a ccache build's relative source paths resolve (docs/benchmarks.md).
 bench: setup
 	@cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DRISKPIPE_BUILD_BENCH=ON \
 	  -DRISKPIPE_BUILD_TESTS=OFF > build-bench.configure.log 2>&1 || (cat build-bench.configure.log; exit 1)
 	@cmake --build build-bench -j $(JOBS)
-	@for b in build-bench/bench/*_bench; do echo "== $$b"; $$b --benchmark_counters_tabular=true; done
+	@cd build-bench && for b in bench/*_bench; do echo "== $$b"; ./$$b --benchmark_counters_tabular=true; done
 
 # Every test on an AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/); not part
 # of `make test` (the build alone takes about 20 minutes on 2 cores). Leak reports are off:

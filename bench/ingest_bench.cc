@@ -1,5 +1,11 @@
-// Ingest throughput on lms_loan_daily-shaped data: bronze + silver + quarantine written as
-// Parquet partitions, end to end. Target (issue 2): >= 1M rows/s on 2 cores, peak RSS < 2 GiB.
+// Ingest throughput on lms_loan_daily-shaped data:
+//   BM_IngestLms                  riskpipe's ingest, end to end: parse and clean, key check,
+//                                 quarantine, bronze + silver + quarantine written as Parquet
+//                                 month partitions. Target (issue 2): >= 1M rows/s on 2 cores,
+//                                 peak RSS < 2 GiB.
+//   BM_IngestLms_DuckDbBaseline   DuckDB alone on the same CSV: read_csv with the same column
+//                                 types into one zstd Parquet file (the datamart's codec); no
+//                                 cleaning, key check, quarantine, bronze copy or partitioning.
 // Rows default to 10M; set RISKPIPE_BENCH_ROWS to change. The generated CSV is kept under
 // $TMPDIR/riskpipe-ingest-bench-v1-<rows>/ and reused by later runs (it is deterministic);
 // the datamart is removed after each run. Besides wall time the benchmark reports the
@@ -17,6 +23,7 @@
 #include "config/config.h"
 #include "core/atomic_writer.h"
 #include "core/date.h"
+#include "db/database.h"
 #include "ingest/ingest.h"
 
 namespace {
@@ -60,14 +67,16 @@ void Append(std::string& b, int64_t v) {
 // in ten thousand rows dirty (negative paid_amt) so the quarantine path is exercised.
 void WriteLms(const std::filesystem::path& path, int64_t rows) {
   auto w = AtomicFileWriter::Open(path);
-  w->Append("loan_id,Customer_ID,loan_start_date,tenure,installment_num,loan_amt,due_amt,"
-            "paid_amt,overdue_amt,balance,snapshot_date\n");
+  w->Append(
+      "loan_id,Customer_ID,loan_start_date,tenure,installment_num,loan_amt,due_amt,"
+      "paid_amt,overdue_amt,balance,snapshot_date\n");
   const Date base = Date::FromCivil(2023, 1, 1);
   int64_t written = 0;
   for (int64_t loan = 0; written < rows; ++loan) {
     const Date start = base.AddMonths(static_cast<int>(loan % 25));
     char cid[32];
-    const int n = std::snprintf(cid, sizeof(cid), "CUS_0x%llx", static_cast<long long>(loan + 1000));
+    const int n =
+        std::snprintf(cid, sizeof(cid), "CUS_0x%llx", static_cast<long long>(loan + 1000));
     const std::string s = start.ToString();
     std::string us = s;
     for (char& c : us) c = c == '-' ? '_' : c;
@@ -116,8 +125,8 @@ double DirMegabytes(const std::filesystem::path& dir) {
 void BM_IngestLms(benchmark::State& state) {
   const int64_t rows = RowsWanted();
   // "v1": bump when WriteLms changes so a stale cached CSV is not reused.
-  const auto root = std::filesystem::temp_directory_path() /
-                    ("riskpipe-ingest-bench-v1-" + std::to_string(rows));
+  const auto root =
+      std::filesystem::temp_directory_path() / ("riskpipe-ingest-bench-v1-" + std::to_string(rows));
   auto project = config::ParseProject(kConfig, root / "riskpipe.yaml");
   if (!project.ok()) {
     state.SkipWithError(project.status().ToString().c_str());
@@ -160,6 +169,66 @@ void BM_IngestLms(benchmark::State& state) {
   std::filesystem::remove_all(project->workspace.datamart());
 }
 BENCHMARK(BM_IngestLms)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// The DuckDB type of each config column type, as ingest writes silver.
+std::string_view SqlType(config::ColumnType type) {
+  switch (type) {
+    case config::ColumnType::kInt:
+      return "BIGINT";
+    case config::ColumnType::kFloat:
+      return "DOUBLE";
+    case config::ColumnType::kDate:
+      return "DATE";
+    case config::ColumnType::kBool:
+      return "BOOLEAN";
+    default:
+      return "VARCHAR";
+  }
+}
+
+void BM_IngestLms_DuckDbBaseline(benchmark::State& state) {
+  const int64_t rows = RowsWanted();
+  // The same cached CSV as BM_IngestLms.
+  const auto root =
+      std::filesystem::temp_directory_path() / ("riskpipe-ingest-bench-v1-" + std::to_string(rows));
+  auto project = config::ParseProject(kConfig, root / "riskpipe.yaml");
+  if (!project.ok()) {
+    state.SkipWithError(project.status().ToString().c_str());
+    return;
+  }
+  const config::Source& source = project->sources[0];
+  if (!std::filesystem::exists(source.file)) WriteLms(source.file, rows);
+  std::string columns;
+  for (const config::Column& c : source.columns) {
+    columns += (columns.empty() ? "" : ", ") + db::QuoteLiteral(c.name) + ": " +
+               db::QuoteLiteral(SqlType(c.type));
+  }
+  const std::filesystem::path out = root / "baseline" / "lms_loan_daily.parquet";
+  std::filesystem::create_directories(out.parent_path());
+  const std::string sql = "COPY (SELECT * FROM read_csv(" + db::QuoteLiteral(source.file.string()) +
+                          ", header = true, columns = {" + columns + "})) TO " +
+                          db::QuoteLiteral(out.string()) +
+                          " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)";
+  const double cpu_before = CpuSeconds();
+  for (auto _ : state) {
+    // Two threads: the cores ingest's two workers use.
+    db::Options options;
+    options.threads = 2;
+    auto database = db::Database::Open(":memory:", options);
+    if (!database.ok()) return state.SkipWithError(database.status().ToString().c_str());
+    auto con = database->Connect();
+    if (!con.ok()) return state.SkipWithError(con.status().ToString().c_str());
+    if (Status s = con->Execute(sql); !s.ok()) return state.SkipWithError(s.ToString().c_str());
+  }
+  state.counters["cpu_s"] = (CpuSeconds() - cpu_before) / static_cast<double>(state.iterations());
+  state.counters["rows"] = static_cast<double>(rows);
+  state.counters["rows_per_s"] =
+      benchmark::Counter(static_cast<double>(rows) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+  state.counters["parquet_MB"] = DirMegabytes(out.parent_path());
+  std::filesystem::remove_all(out.parent_path());
+}
+BENCHMARK(BM_IngestLms_DuckDbBaseline)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 
