@@ -43,9 +43,13 @@ class [[nodiscard]] Status {
 };
 
 inline Status OkStatus() { return Status(); }
-inline Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgumentError(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFoundError(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status AlreadyExistsError(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
+inline Status AlreadyExistsError(std::string m) {
+  return {StatusCode::kAlreadyExists, std::move(m)};
+}
 inline Status FailedPreconditionError(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }
@@ -81,9 +85,9 @@ class [[nodiscard]] StatusOr {
 #define RISKPIPE_CONCAT_INNER(a, b) a##b
 #define RISKPIPE_CONCAT(a, b) RISKPIPE_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::riskpipe::Status riskpipe_status_ = (expr);     \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::riskpipe::Status riskpipe_status_ = (expr);        \
     if (!riskpipe_status_.ok()) return riskpipe_status_; \
   } while (0)
 

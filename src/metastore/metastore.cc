@@ -101,12 +101,12 @@ StatusOr<std::vector<Record>> ReadAll(Statement& stmt, Reader read) {
 // row does not exist, FailedPrecondition naming its status when it has already ended.
 Status NotRunning(Database& db, std::string_view table, std::string_view id_column,
                   std::string_view noun, int64_t id) {
-  const std::string sql = "SELECT status FROM " + std::string(table) + " WHERE " +
-                          std::string(id_column) + " = ?1";
+  const std::string sql =
+      "SELECT status FROM " + std::string(table) + " WHERE " + std::string(id_column) + " = ?1";
   ASSIGN_OR_RETURN(Statement query, PrepareBound(db, sql, id));
   ASSIGN_OR_RETURN(const bool row, query.Step());
-  const std::string name = "metastore " + db.path().string() + ": " + std::string(noun) + " " +
-                           std::to_string(id);
+  const std::string name =
+      "metastore " + db.path().string() + ": " + std::string(noun) + " " + std::to_string(id);
   if (!row) return NotFoundError(name + " not found");
   return FailedPreconditionError(name + " has already ended (" + query.ColumnText(0) + ")");
 }
@@ -133,9 +133,12 @@ Status RequireJsonOrEmpty(Database& db, std::string_view json, std::string_view 
 
 std::string_view RunStatusName(RunStatus status) {
   switch (status) {
-    case RunStatus::kRunning: return "running";
-    case RunStatus::kSucceeded: return "succeeded";
-    case RunStatus::kFailed: return "failed";
+    case RunStatus::kRunning:
+      return "running";
+    case RunStatus::kSucceeded:
+      return "succeeded";
+    case RunStatus::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -242,11 +245,10 @@ Status Metastore::FinishRun(int64_t run_id, RunStatus status, std::string_view e
 StatusOr<std::vector<RunRecord>> Metastore::ListRuns(int limit) {
   return Guarded([&]() -> StatusOr<std::vector<RunRecord>> {
     if (limit <= 0) return InvalidArgumentError("metastore: ListRuns: limit must be positive");
-    ASSIGN_OR_RETURN(Statement query,
-                     PrepareBound(*db_,
-                                  "SELECT " + std::string(kRunColumns) +
-                                      " FROM runs ORDER BY run_id DESC LIMIT ?1",
-                                  static_cast<int64_t>(limit)));
+    ASSIGN_OR_RETURN(Statement query, PrepareBound(*db_,
+                                                   "SELECT " + std::string(kRunColumns) +
+                                                       " FROM runs ORDER BY run_id DESC LIMIT ?1",
+                                                   static_cast<int64_t>(limit)));
     return ReadAll<RunRecord>(query, ReadRun);
   });
 }
@@ -259,8 +261,8 @@ StatusOr<int64_t> Metastore::BeginStep(int64_t run_id, std::string_view step,
   return Guarded([&]() -> StatusOr<int64_t> {
     const Clock::time_point now = Now();
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db_));
-    ASSIGN_OR_RETURN(Statement run, PrepareBound(*db_, "SELECT status FROM runs WHERE run_id = ?1",
-                                                 run_id));
+    ASSIGN_OR_RETURN(Statement run,
+                     PrepareBound(*db_, "SELECT status FROM runs WHERE run_id = ?1", run_id));
     ASSIGN_OR_RETURN(const bool found, run.Step());
     if (!found || run.ColumnText(0) != RunStatusName(RunStatus::kRunning)) {
       const Status why = NotRunning(*db_, "runs", "run_id", "run", run_id);

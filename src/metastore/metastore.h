@@ -152,7 +152,7 @@ struct AlertRow {
   std::string month;  // "YYYY-MM": the monitored month the alert is about
   std::string model_id, model_name;
   std::string check_name;
-  std::string severity;  // info | warn | act
+  std::string severity;         // info | warn | act
   std::string metric, feature;  // feature "" for score-level checks
   std::optional<double> value, threshold;
   std::string action;  // watch | investigate | retrain | rollback

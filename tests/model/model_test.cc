@@ -76,16 +76,17 @@ TEST(Preprocessor, EncodesUnseenAndMissingLevelsAndRoundTrips) {
   EXPECT_EQ(p->encoded_names().back(), "job=(other)");
   Frame f;
   f.rows = 3;
-  f.columns = {{"x", false, "DOUBLE", {NAN, 1.0, 2.0}, {}, {}},
-               {"job", true, "VARCHAR", {}, {0, 1, -1}, {"zzz-unseen", p->features()[1].levels[0]}}};
+  f.columns = {
+      {"x", false, "DOUBLE", {NAN, 1.0, 2.0}, {}, {}},
+      {"job", true, "VARCHAR", {}, {0, 1, -1}, {"zzz-unseen", p->features()[1].levels[0]}}};
   std::vector<float> tree, linear;
   ASSERT_TRUE(p->Encode(f, AllRows(3), Encoding::kTree, tree).ok());
   ASSERT_TRUE(p->Encode(f, AllRows(3), Encoding::kLinear, linear).ok());
-  EXPECT_TRUE(std::isnan(tree[0]));                   // trees see the gap
+  EXPECT_TRUE(std::isnan(tree[0]));  // trees see the gap
   EXPECT_FLOAT_EQ(linear[0], static_cast<float>((p->features()[0].median - p->features()[0].mean) /
                                                 p->features()[0].stddev));
-  EXPECT_EQ(tree[0 * 4 + 3], 1.0f);                   // unseen level -> (other)
-  EXPECT_EQ(tree[1 * 4 + 1], 1.0f);                   // known level -> its column
+  EXPECT_EQ(tree[0 * 4 + 3], 1.0f);  // unseen level -> (other)
+  EXPECT_EQ(tree[1 * 4 + 1], 1.0f);  // known level -> its column
   EXPECT_EQ(tree[2 * 4 + 1] + tree[2 * 4 + 2] + tree[2 * 4 + 3], 0.0f);  // missing -> zeros
   auto back = Preprocessor::FromJson(p->ToJson());
   ASSERT_TRUE(back.ok());
@@ -163,7 +164,8 @@ TEST(Scorecard, PointsAddUpToTheMarginAndRiskierBinsScoreLower) {
     if (std::isnan(d.frame.columns[0].numbers[lo]) || v < d.frame.columns[0].numbers[lo]) lo = i;
     if (std::isnan(d.frame.columns[0].numbers[hi]) || v > d.frame.columns[0].numbers[hi]) hi = i;
   }
-  auto contrib = (*sc)->Contributions(d.frame, std::vector<uint32_t>{static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)}, *pre);
+  auto contrib = (*sc)->Contributions(
+      d.frame, std::vector<uint32_t>{static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)}, *pre);
   ASSERT_TRUE(contrib.ok());
   EXPECT_GT((*contrib)[3 + 0], (*contrib)[0]);  // feature x, row hi vs row lo
 }
@@ -278,12 +280,15 @@ TEST(Package, PythonXgboostGivesTheSameRawScores) {
   const std::string script =
       "import numpy as np, xgboost as xgb, sys\n"
       "d = sys.argv[1]\n"
-      "x = np.fromfile(d + '/x.bin', dtype=np.float32).reshape(500, " + std::to_string(pre->width()) + ")\n"
+      "x = np.fromfile(d + '/x.bin', dtype=np.float32).reshape(500, " +
+      std::to_string(pre->width()) +
+      ")\n"
       "b = xgb.Booster(model_file=d + '/model.ubj')\n"
       "m = b.predict(xgb.DMatrix(x, missing=np.nan), output_margin=True)\n"
       "m.astype(np.float32).tofile(d + '/py.bin')\n";
   dir.Write("score.py", script);
-  const std::string cmd = "/usr/bin/python3 " + (dir.path() / "score.py").string() + " " + dir.path().string();
+  const std::string cmd =
+      "/usr/bin/python3 " + (dir.path() / "score.py").string() + " " + dir.path().string();
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream in(dir.path() / "py.bin", std::ios::binary);
   std::vector<float> py(500);

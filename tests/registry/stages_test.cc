@@ -97,7 +97,8 @@ TEST_F(RegistryTest, PromotionWithoutValidationIsRefusedUnlessOverridden) {
 TEST_F(RegistryTest, ValidationIsRecordedAsAnEvent) {
   const ModelRecord m = MustRegister(registry(), "lending_pd");
   ASSERT_TRUE(
-      registry().RecordValidation(m.id, false, "2 of 13 checks failed", R"({"failed_checks":["a"]})")
+      registry()
+          .RecordValidation(m.id, false, "2 of 13 checks failed", R"({"failed_checks":["a"]})")
           .ok());
   const Event e = registry().History("", m.id)->back();
   EXPECT_EQ(e.event, "validated");
