@@ -36,6 +36,30 @@ TEST(Status, PropagatesFirstError) {
   EXPECT_EQ(s.WithPrefix("quarter").ToString(), "InvalidArgument: quarter: 3 is odd");
 }
 
+// An OK status is no value: both constructors refuse it the same way. Asserts abort a debug
+// build; where they are compiled out the StatusOr holds Internal, so ok() and status() agree
+// and ASSIGN_OR_RETURN cannot pass on an OK status with no value behind it.
+TEST(StatusOr, OkStatusWithoutValueIsAnError) {
+  const Status ok_lvalue;
+#ifdef NDEBUG
+  const StatusOr<int> from_copy(ok_lvalue);
+  const StatusOr<int> from_move{OkStatus()};
+  for (const StatusOr<int>* r : {&from_copy, &from_move}) {
+    EXPECT_FALSE(r->ok());
+    EXPECT_THAT(*r, StatusIs(StatusCode::kInternal, HasSubstr("OK status")));
+  }
+#else
+  EXPECT_DEATH(StatusOr<int>{ok_lvalue}, "ok");
+  EXPECT_DEATH(StatusOr<int>{OkStatus()}, "ok");
+#endif
+}
+
+TEST(StatusOr, KeepsTheErrorItIsGiven) {
+  Status moved = NotFoundError("model m");
+  const StatusOr<int> r(std::move(moved));
+  EXPECT_THAT(r, StatusIs(StatusCode::kNotFound, "model m"));
+}
+
 TEST(StatusIs, MatchesCodeAndMessageOfStatusAndStatusOr) {
   const Status s = DataLossError("MANIFEST: sha256 mismatch");
   EXPECT_THAT(s, StatusIs(StatusCode::kDataLoss));
