@@ -268,8 +268,6 @@ class Metastore {
 
  private:
   Metastore(std::unique_ptr<Database> db, Options options);
-  template <typename F>
-  auto Guarded(F&& body) -> decltype(body());
   std::chrono::system_clock::time_point Now() const;
 
   std::unique_ptr<Database> db_;  // Null only in a moved-from Metastore.
