@@ -57,6 +57,16 @@ std::vector<Group> GroupRows(const Context& ctx, const std::string& column,
 // "%.4g" of a number, for rationale texts.
 std::string Num(double v);
 
+// A check's result: status "passed" or "failed" by `passed`, the measured `value` against the
+// `threshold` configured under validation:`key`, why (`rationale`) and per-slice `details`.
+CheckResult Make(std::string name, bool passed, nlohmann::json value, nlohmann::json threshold,
+                 std::string key, std::string rationale,
+                 nlohmann::json details = nlohmann::json::object());
+// A check that does not apply to this model or data: it passes with status "not applicable",
+// a null value and the rationale "not applicable: <why>".
+CheckResult NotApplicable(std::string name, nlohmann::json threshold, std::string key,
+                          std::string why);
+
 std::vector<CheckResult> PerformanceChecks(const Context& ctx);
 CheckResult MonthlyStability(const Context& ctx);
 StatusOr<CheckResult> SegmentPerformance(const Context& ctx);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <set>
 
@@ -22,27 +21,6 @@ constexpr size_t kMaxAutoLevels = 12;
 // two-sided 99% normal quantile), so sampling noise in a small decile is not read as
 // miscalibration.
 constexpr double kCalibrationZ = 2.576;
-
-CheckResult Make(std::string name, bool passed, json value, json threshold, std::string key,
-                 std::string rationale, json details = json::object()) {
-  CheckResult c;
-  c.name = std::move(name);
-  c.passed = passed;
-  c.status = passed ? "passed" : "failed";
-  c.value = std::move(value);
-  c.threshold = std::move(threshold);
-  c.threshold_key = std::move(key);
-  c.rationale = std::move(rationale);
-  c.details = std::move(details);
-  return c;
-}
-
-CheckResult NotApplicable(std::string name, json threshold, std::string key, std::string why) {
-  CheckResult c = Make(std::move(name), true, nullptr, std::move(threshold), std::move(key),
-                       "not applicable: " + why);
-  c.status = "not applicable";
-  return c;
-}
 
 // AUC and counts of a subset of the out-of-time rows (indices into splits.oot).
 struct SubsetAuc {
@@ -106,12 +84,6 @@ std::vector<config::SegmentDef> AutoSegments(const Context& ctx) {
 }
 
 }  // namespace
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
 
 std::string BandLabel(const std::vector<double>& edges, double v) {
   if (edges.empty()) return "all";
