@@ -5,6 +5,7 @@
 
 #include "features/feature_store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "features/feature_query.h"
 #include "features/label_store.h"
 #include "features/training_set.h"
+#include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
 namespace riskpipe::features {
@@ -24,7 +26,10 @@ namespace {
 
 using datamart::Datamart;
 using datamart::Layer;
+using riskpipe::testing::StatusIs;
 using riskpipe::testing::TempDir;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
 
 Date D(const char* iso) { return *ParseIsoDate(iso); }
 
@@ -294,13 +299,11 @@ TEST_F(LendingStore, HistoricalRetrievalGivesFeaturesAsOfEachRequestedDate) {
 TEST(FeatureConfig, ExpressionsNamingMissingColumnsFailAtLoadWithTheViewName) {
   std::string yaml = kLending;
   yaml.replace(yaml.find("expr: \"income / 1000\""), 21, "expr: \"incme / 1000\"");
-  auto p = config::ParseProject(yaml, "/tmp/x/riskpipe.yaml");
-  ASSERT_FALSE(p.ok());
-  EXPECT_NE(
-      p.status().message().find("feature view \"financials\", feature \"income_k\": \"incme\""),
-      std::string::npos)
-      << p.status().ToString();
-  EXPECT_NE(p.status().message().find("riskpipe.yaml:"), std::string::npos);
+  EXPECT_THAT(config::ParseProject(yaml, "/tmp/x/riskpipe.yaml"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("riskpipe.yaml:"),
+                             HasSubstr("feature view \"financials\", feature \"income_k\": "
+                                       "\"incme\""))));
 }
 
 TEST_F(LendingStore, ExpressionsThatDoNotCompileFailValidationWithTheViewName) {
@@ -308,17 +311,17 @@ TEST_F(LendingStore, ExpressionsThatDoNotCompileFailValidationWithTheViewName) {
   yaml.replace(yaml.find("expr: \"income / 1000\""), 21, "expr: \"income + * 1000\"");
   auto p = config::ParseProject(yaml, dir_.path() / "riskpipe.yaml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  Status s = ValidateFeatures(*p, Mart(), *con_);
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("feature view \"financials\", feature \"income_k\""),
-            std::string::npos)
-      << s.ToString();
+  EXPECT_THAT(ValidateFeatures(*p, Mart(), *con_),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("feature view \"financials\", feature \"income_k\"")));
   // An aggregate in a row-level view is refused too.
   yaml = kLending;
   yaml.replace(yaml.find("expr: \"income / 1000\""), 21, "expr: \"max(income)\"  ");
   p = config::ParseProject(yaml, dir_.path() / "riskpipe.yaml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_FALSE(ValidateFeatures(*p, Mart(), *con_).ok());
+  EXPECT_THAT(ValidateFeatures(*p, Mart(), *con_),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("feature view \"financials\", feature \"income_k\"")));
 }
 
 TEST(FeatureConfig, APartitionMonthEventTimeOnDatedRowsIsRefused) {
@@ -334,10 +337,9 @@ TEST(FeatureConfig, APartitionMonthEventTimeOnDatedRowsIsRefused) {
 )yaml";
   auto p = config::ParseProject(yaml, "/tmp/x/riskpipe.yaml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  Status s = CheckFeatureSet(*p);
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("feature view \"other_apps\""), std::string::npos) << s.ToString();
-  EXPECT_NE(s.message().find("event_time: app_date"), std::string::npos) << s.ToString();
+  EXPECT_THAT(CheckFeatureSet(*p),
+              StatusIs(StatusCode::kInvalidArgument, AllOf(HasSubstr("feature view \"other_apps\""),
+                                                           HasSubstr("event_time: app_date"))));
 }
 
 // --- Kueski: the five features against a straightforward reference implementation. ---
