@@ -260,7 +260,7 @@ void BM_LoadOnlineSnapshot(benchmark::State& state) {
   const int64_t customers = EnvInt("RISKPIPE_BENCH_CUSTOMERS", 1'000'000);
   Workspace& w = Prepare(synth::Scenario::kLendingDatamart, customers);
   if (!w.status.ok()) return state.SkipWithError(w.status.ToString().c_str());
-  const fs::path online = w.project.workspace / features::kOnlineDir;
+  const fs::path online = w.project.workspace.online();
   // Publish a snapshot of this argument's format first (untimed): whichever ran last, the
   // materialize benchmark may have left the other format CURRENT.
   {
@@ -378,7 +378,7 @@ void BM_TrainingSet(benchmark::State& state) {
   const int64_t customers = EnvInt("RISKPIPE_BENCH_CUSTOMERS", 1'000'000);
   Workspace& w = Prepare(synth::Scenario::kLendingDatamart, customers);
   if (!w.status.ok()) return state.SkipWithError(w.status.ToString().c_str());
-  const fs::path out = w.project.workspace / "training_set.parquet";
+  const fs::path out = w.project.workspace.root() / "training_set.parquet";
   features::TrainingSetSummary summary;
   for (auto _ : state) {
     state.PauseTiming();

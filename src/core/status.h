@@ -43,9 +43,13 @@ class [[nodiscard]] Status {
 };
 
 inline Status OkStatus() { return Status(); }
-inline Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgumentError(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFoundError(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status AlreadyExistsError(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
+inline Status AlreadyExistsError(std::string m) {
+  return {StatusCode::kAlreadyExists, std::move(m)};
+}
 inline Status FailedPreconditionError(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }
@@ -53,14 +57,16 @@ inline Status DataLossError(std::string m) { return {StatusCode::kDataLoss, std:
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
-// Holds either a T or a non-ok Status.
+// Holds either a T or a non-ok Status. An OK status without a value is a programmer error:
+// it asserts, and where asserts are compiled out it is held as Internal, so that ok() and
+// status() never disagree (abseil's StatusOr does the same).
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const Status& status) : value_(status) { assert(!status.ok()); }  // NOLINT
-  StatusOr(Status&& status) : value_(std::move(status)) {}                   // NOLINT
-  StatusOr(const T& value) : value_(value) {}                                // NOLINT
-  StatusOr(T&& value) : value_(std::move(value)) {}                          // NOLINT
+  StatusOr(const Status& status) : value_(NotOk(status)) {}        // NOLINT
+  StatusOr(Status&& status) : value_(NotOk(std::move(status))) {}  // NOLINT
+  StatusOr(const T& value) : value_(value) {}                      // NOLINT
+  StatusOr(T&& value) : value_(std::move(value)) {}                // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(value_); }
   Status status() const { return ok() ? OkStatus() : std::get<Status>(value_); }
@@ -73,6 +79,12 @@ class [[nodiscard]] StatusOr {
   const T* operator->() const { return &value(); }
 
  private:
+  static Status NotOk(Status status) {
+    assert(!status.ok());
+    if (status.ok()) return InternalError("StatusOr was given an OK status and no value");
+    return status;
+  }
+
   std::variant<Status, T> value_;
 };
 
@@ -81,9 +93,9 @@ class [[nodiscard]] StatusOr {
 #define RISKPIPE_CONCAT_INNER(a, b) a##b
 #define RISKPIPE_CONCAT(a, b) RISKPIPE_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::riskpipe::Status riskpipe_status_ = (expr);     \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::riskpipe::Status riskpipe_status_ = (expr);        \
     if (!riskpipe_status_.ok()) return riskpipe_status_; \
   } while (0)
 

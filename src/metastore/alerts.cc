@@ -2,9 +2,9 @@
 // describes the checks that raise them; src/monitoring writes and reads them through these
 // methods.
 
-#include <exception>
 #include <set>
 
+#include "metastore/guard.h"
 #include "metastore/metastore.h"
 #include "metastore/sqlite.h"
 
@@ -15,16 +15,6 @@ constexpr std::string_view kAlertColumns =
     "alert_id, month, model_id, model_name, check_name, severity, metric, feature, value, "
     "threshold, action, message, evidence_json, raised_at, updated_at, COALESCE(resolved_at, ''), "
     "COALESCE(acknowledged_by, ''), COALESCE(acknowledged_at, ''), note";
-
-template <typename F>
-auto Guard(Database* db, F&& body) -> decltype(body()) {
-  if (db == nullptr) return FailedPreconditionError("metastore: used after move");
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return InternalError("metastore " + db->path().string() + ": " + e.what());
-  }
-}
 
 AlertRow ReadAlert(const Statement& s) {
   AlertRow a;
@@ -137,12 +127,7 @@ StatusOr<std::vector<AlertRow>> Metastore::ListAlerts(const AlertFilter& f) {
                      std::string_view(f.model_id), std::string_view(f.model_name),
                      std::string_view(f.severity), std::string_view(f.check_name),
                      static_cast<int64_t>(f.include_resolved), static_cast<int64_t>(f.limit)));
-    std::vector<AlertRow> out;
-    while (true) {
-      ASSIGN_OR_RETURN(const bool row, q.Step());
-      if (!row) return out;
-      out.push_back(ReadAlert(q));
-    }
+    return ReadAll<AlertRow>(q, ReadAlert);
   });
 }
 

@@ -6,10 +6,10 @@
 #include <climits>
 #include <csignal>
 #include <cstdio>
-#include <exception>
 #include <iterator>
 
 #include "core/files.h"
+#include "metastore/guard.h"
 #include "metastore/migrations.h"
 #include "metastore/sqlite.h"
 
@@ -86,27 +86,16 @@ StatusOr<StepRecord> ReadStep(const Statement& row) {
   return s;
 }
 
-template <typename Record, typename Reader>
-StatusOr<std::vector<Record>> ReadAll(Statement& stmt, Reader read) {
-  std::vector<Record> out;
-  while (true) {
-    ASSIGN_OR_RETURN(const bool row, stmt.Step());
-    if (!row) return out;
-    ASSIGN_OR_RETURN(Record record, read(stmt));
-    out.push_back(std::move(record));
-  }
-}
-
 // Why an UPDATE ... WHERE id = ? AND status = 'running' changed nothing: NotFound when the
 // row does not exist, FailedPrecondition naming its status when it has already ended.
 Status NotRunning(Database& db, std::string_view table, std::string_view id_column,
                   std::string_view noun, int64_t id) {
-  const std::string sql = "SELECT status FROM " + std::string(table) + " WHERE " +
-                          std::string(id_column) + " = ?1";
+  const std::string sql =
+      "SELECT status FROM " + std::string(table) + " WHERE " + std::string(id_column) + " = ?1";
   ASSIGN_OR_RETURN(Statement query, PrepareBound(db, sql, id));
   ASSIGN_OR_RETURN(const bool row, query.Step());
-  const std::string name = "metastore " + db.path().string() + ": " + std::string(noun) + " " +
-                           std::to_string(id);
+  const std::string name =
+      "metastore " + db.path().string() + ": " + std::string(noun) + " " + std::to_string(id);
   if (!row) return NotFoundError(name + " not found");
   return FailedPreconditionError(name + " has already ended (" + query.ColumnText(0) + ")");
 }
@@ -133,9 +122,12 @@ Status RequireJsonOrEmpty(Database& db, std::string_view json, std::string_view 
 
 std::string_view RunStatusName(RunStatus status) {
   switch (status) {
-    case RunStatus::kRunning: return "running";
-    case RunStatus::kSucceeded: return "succeeded";
-    case RunStatus::kFailed: return "failed";
+    case RunStatus::kRunning:
+      return "running";
+    case RunStatus::kSucceeded:
+      return "succeeded";
+    case RunStatus::kFailed:
+      return "failed";
   }
   return "unknown";
 }
@@ -168,14 +160,12 @@ std::string FormatUtcTimestamp(Clock::time_point t) {
 StatusOr<Metastore> Metastore::Open(const std::filesystem::path& path, Options options) {
   if (path.empty()) return InvalidArgumentError("metastore: empty file path");
   if (!options.clock) return InvalidArgumentError("metastore " + path.string() + ": no clock");
-  try {
+  return CatchExceptions(path, [&]() -> StatusOr<Metastore> {
     RETURN_IF_ERROR(MakeDirs(path.parent_path()));
     ASSIGN_OR_RETURN(Database db, Database::Open(path));
     RETURN_IF_ERROR(Migrate(db));
     return Metastore(std::make_unique<Database>(std::move(db)), std::move(options));
-  } catch (const std::exception& e) {
-    return InternalError("metastore " + path.string() + ": " + e.what());
-  }
+  });
 }
 
 Metastore::Metastore(std::unique_ptr<Database> db, Options options)
@@ -184,30 +174,16 @@ Metastore::Metastore(Metastore&& other) noexcept = default;
 Metastore& Metastore::operator=(Metastore&& other) noexcept = default;
 Metastore::~Metastore() = default;
 
-// Runs a public method's body so that no exception (bad_alloc, or one thrown by the injected
-// clock) leaves the module, and a moved-from Metastore fails cleanly.
-template <typename F>
-auto Metastore::Guarded(F&& body) -> decltype(body()) {
-  if (db_ == nullptr) return FailedPreconditionError("metastore: used after move");
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return InternalError("metastore " + db_->path().string() + ": " + e.what());
-  } catch (...) {
-    return InternalError("metastore " + db_->path().string() + ": unknown exception");
-  }
-}
-
 Clock::time_point Metastore::Now() const { return options_.clock(); }
 
 StatusOr<int> Metastore::SchemaVersion() {
-  return Guarded([&] { return ReadSchemaVersion(*db_); });
+  return Guard(db_.get(), [&] { return ReadSchemaVersion(*db_); });
 }
 
 // ---- Runs ----
 
 StatusOr<int64_t> Metastore::BeginRun(std::string_view command, std::string_view args) {
-  return Guarded([&]() -> StatusOr<int64_t> {
+  return Guard(db_.get(), [&]() -> StatusOr<int64_t> {
     const std::string started_at = FormatUtcTimestamp(Now());
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db_));
     ASSIGN_OR_RETURN(
@@ -224,7 +200,7 @@ StatusOr<int64_t> Metastore::BeginRun(std::string_view command, std::string_view
 }
 
 Status Metastore::FinishRun(int64_t run_id, RunStatus status, std::string_view error) {
-  return Guarded([&]() -> Status {
+  return Guard(db_.get(), [&]() -> Status {
     RETURN_IF_ERROR(RequireEnded(status, "run " + std::to_string(run_id)));
     const std::string finished_at = FormatUtcTimestamp(Now());
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db_));
@@ -240,13 +216,12 @@ Status Metastore::FinishRun(int64_t run_id, RunStatus status, std::string_view e
 }
 
 StatusOr<std::vector<RunRecord>> Metastore::ListRuns(int limit) {
-  return Guarded([&]() -> StatusOr<std::vector<RunRecord>> {
+  return Guard(db_.get(), [&]() -> StatusOr<std::vector<RunRecord>> {
     if (limit <= 0) return InvalidArgumentError("metastore: ListRuns: limit must be positive");
-    ASSIGN_OR_RETURN(Statement query,
-                     PrepareBound(*db_,
-                                  "SELECT " + std::string(kRunColumns) +
-                                      " FROM runs ORDER BY run_id DESC LIMIT ?1",
-                                  static_cast<int64_t>(limit)));
+    ASSIGN_OR_RETURN(Statement query, PrepareBound(*db_,
+                                                   "SELECT " + std::string(kRunColumns) +
+                                                       " FROM runs ORDER BY run_id DESC LIMIT ?1",
+                                                   static_cast<int64_t>(limit)));
     return ReadAll<RunRecord>(query, ReadRun);
   });
 }
@@ -256,11 +231,11 @@ StatusOr<std::vector<RunRecord>> Metastore::ListRuns(int limit) {
 StatusOr<int64_t> Metastore::BeginStep(int64_t run_id, std::string_view step,
                                        std::string_view table_name, std::string_view partition,
                                        std::string_view inputs_hash) {
-  return Guarded([&]() -> StatusOr<int64_t> {
+  return Guard(db_.get(), [&]() -> StatusOr<int64_t> {
     const Clock::time_point now = Now();
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db_));
-    ASSIGN_OR_RETURN(Statement run, PrepareBound(*db_, "SELECT status FROM runs WHERE run_id = ?1",
-                                                 run_id));
+    ASSIGN_OR_RETURN(Statement run,
+                     PrepareBound(*db_, "SELECT status FROM runs WHERE run_id = ?1", run_id));
     ASSIGN_OR_RETURN(const bool found, run.Step());
     if (!found || run.ColumnText(0) != RunStatusName(RunStatus::kRunning)) {
       const Status why = NotRunning(*db_, "runs", "run_id", "run", run_id);
@@ -281,7 +256,7 @@ StatusOr<int64_t> Metastore::BeginStep(int64_t run_id, std::string_view step,
 }
 
 Status Metastore::FinishStep(int64_t step_id, const StepResult& result) {
-  return Guarded([&]() -> Status {
+  return Guard(db_.get(), [&]() -> Status {
     const std::string what = "step " + std::to_string(step_id);
     RETURN_IF_ERROR(RequireEnded(result.status, what));
     RETURN_IF_ERROR(RequireJsonOrEmpty(*db_, result.details_json, what));
@@ -305,7 +280,7 @@ Status Metastore::FinishStep(int64_t step_id, const StepResult& result) {
 }
 
 StatusOr<std::vector<StepRecord>> Metastore::ListSteps(const StepFilter& filter) {
-  return Guarded([&]() -> StatusOr<std::vector<StepRecord>> {
+  return Guard(db_.get(), [&]() -> StatusOr<std::vector<StepRecord>> {
     if (filter.limit <= 0) {
       return InvalidArgumentError("metastore: ListSteps: limit must be positive");
     }
@@ -325,7 +300,7 @@ StatusOr<std::vector<StepRecord>> Metastore::ListSteps(const StepFilter& filter)
 StatusOr<std::optional<StepRecord>> Metastore::LatestSucceededStep(std::string_view step,
                                                                    std::string_view table_name,
                                                                    std::string_view partition) {
-  return Guarded([&]() -> StatusOr<std::optional<StepRecord>> {
+  return Guard(db_.get(), [&]() -> StatusOr<std::optional<StepRecord>> {
     ASSIGN_OR_RETURN(
         Statement query,
         PrepareBound(*db_,
@@ -342,7 +317,7 @@ StatusOr<std::optional<StepRecord>> Metastore::LatestSucceededStep(std::string_v
 // ---- Recovery ----
 
 StatusOr<int> Metastore::MarkInterrupted() {
-  return Guarded([&]() -> StatusOr<int> {
+  return Guard(db_.get(), [&]() -> StatusOr<int> {
     const std::string finished_at = FormatUtcTimestamp(Now());
     const std::string this_host = ThisHost();
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db_));

@@ -152,7 +152,7 @@ struct AlertRow {
   std::string month;  // "YYYY-MM": the monitored month the alert is about
   std::string model_id, model_name;
   std::string check_name;
-  std::string severity;  // info | warn | act
+  std::string severity;         // info | warn | act
   std::string metric, feature;  // feature "" for score-level checks
   std::optional<double> value, threshold;
   std::string action;  // watch | investigate | retrain | rollback
@@ -268,8 +268,6 @@ class Metastore {
 
  private:
   Metastore(std::unique_ptr<Database> db, Options options);
-  template <typename F>
-  auto Guarded(F&& body) -> decltype(body());
   std::chrono::system_clock::time_point Now() const;
 
   std::unique_ptr<Database> db_;  // Null only in a moved-from Metastore.

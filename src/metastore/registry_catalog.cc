@@ -2,9 +2,9 @@
 // `model_events` tables. docs/registry.md describes the tables and the stage machine that
 // src/registry builds on these methods.
 
-#include <exception>
 #include <utility>
 
+#include "metastore/guard.h"
 #include "metastore/metastore.h"
 #include "metastore/sqlite.h"
 
@@ -17,20 +17,6 @@ constexpr std::string_view kModelColumns =
 constexpr std::string_view kEventColumns =
     "event_id, model_id, name, event, COALESCE(from_stage, ''), COALESCE(to_stage, ''), actor, "
     "reason, at, details_json";
-
-// As Metastore::Guarded in metastore.cc: no exception (from SQLite wrappers, bad_alloc or a
-// caller's callback) leaves the module, and a moved-from Metastore fails cleanly.
-template <typename F>
-auto Guard(Database* db, F&& body) -> decltype(body()) {
-  if (db == nullptr) return FailedPreconditionError("metastore: used after move");
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return InternalError("metastore " + db->path().string() + ": " + e.what());
-  } catch (...) {
-    return InternalError("metastore " + db->path().string() + ": unknown exception");
-  }
-}
 
 ModelRow ReadModel(const Statement& row) {
   ModelRow m;
@@ -59,16 +45,6 @@ ModelEventRow ReadEvent(const Statement& row) {
   e.at = row.ColumnText(8);
   e.details_json = row.ColumnText(9);
   return e;
-}
-
-template <typename Record, typename Reader>
-StatusOr<std::vector<Record>> ReadRows(Statement& stmt, Reader read) {
-  std::vector<Record> out;
-  while (true) {
-    ASSIGN_OR_RETURN(const bool row, stmt.Step());
-    if (!row) return out;
-    out.push_back(read(stmt));
-  }
 }
 
 // SQLite's json_type of `json`, or "" when it is not valid JSON.
@@ -231,7 +207,7 @@ StatusOr<std::vector<ModelRow>> Metastore::ListModels(const ModelFilter& filter)
                                       " FROM models WHERE (?1 = '' OR name = ?1) AND "
                                       "(?2 = '' OR stage = ?2) ORDER BY model_seq DESC LIMIT ?3",
                                   filter.name, filter.stage, static_cast<int64_t>(filter.limit)));
-    return ReadRows<ModelRow>(query, ReadModel);
+    return ReadAll<ModelRow>(query, ReadModel);
   });
 }
 
@@ -243,7 +219,7 @@ StatusOr<std::vector<ModelEventRow>> Metastore::ListModelEvents(const ModelEvent
                                       " FROM model_events WHERE (?1 = '' OR model_id = ?1) AND "
                                       "(?2 = '' OR name = ?2) ORDER BY event_id",
                                   filter.model_id, filter.name));
-    return ReadRows<ModelEventRow>(query, ReadEvent);
+    return ReadAll<ModelEventRow>(query, ReadEvent);
   });
 }
 

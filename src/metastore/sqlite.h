@@ -10,7 +10,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "core/status.h"
 
@@ -131,6 +133,24 @@ StatusOr<Statement> PrepareBound(Database& db, std::string_view sql, const Args&
   ((status = status.ok() ? internal::BindOne(stmt, ++index, args) : status), ...);
   if (!status.ok()) return status;
   return stmt;
+}
+
+// Steps `stmt` to its end and returns `read(stmt)` of each row, in order. `read` returns a
+// Record, or StatusOr<Record> when a row can be refused (its error is returned). Errors as
+// Statement::Step.
+template <typename Record, typename Reader>
+StatusOr<std::vector<Record>> ReadAll(Statement& stmt, Reader read) {
+  std::vector<Record> out;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) return out;
+    if constexpr (std::is_same_v<std::invoke_result_t<Reader&, const Statement&>, Record>) {
+      out.push_back(read(stmt));
+    } else {
+      ASSIGN_OR_RETURN(Record record, read(stmt));
+      out.push_back(std::move(record));
+    }
+  }
 }
 
 }  // namespace riskpipe::metastore

@@ -1,5 +1,6 @@
 #include "model/forest.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -16,11 +17,6 @@ namespace {
 // Rows scored together: their encoded values (kBlock x features floats) and margins stay in
 // L1/L2 while every tree passes over them.
 constexpr size_t kBlock = 128;
-
-float ParamFloat(const json& v) {
-  if (v.is_number()) return v.get<float>();
-  return std::strtof(v.get<std::string>().c_str(), nullptr);
-}
 
 }  // namespace
 
@@ -60,110 +56,55 @@ void FlatForest::AddTree(const Tree& tree, const float* x, size_t rows, float* a
 StatusOr<FlatForest> FlatForest::FromUbjson(std::string_view ubjson, size_t num_features) {
   const json j = json::from_ubjson(ubjson, /*strict=*/true, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgumentError("flat forest: the model is not UBJSON");
+  ASSIGN_OR_RETURN(const Gbtree model, ReadGbtree(j, num_features, "flat forest"));
   FlatForest f;
   f.num_features_ = num_features;
-  ASSIGN_OR_RETURN(const GbtreeHeader header, ReadGbtreeHeader(j, num_features, "flat forest"));
-  const json& booster = *header.booster;
-  try {
-    // The base margin as XGBoost computes it: in float, from the stored base_score.
-    const float base_score = ParamFloat(*header.base_score);
-    if (header.objective == "binary:logitraw") {
-      f.base_margin_ = base_score;
-    } else {
-      if (!(base_score > 0.0f && base_score < 1.0f)) {
-        return InvalidArgumentError("flat forest: base_score out of (0, 1)");
-      }
-      f.base_margin_ = -logf(1.0f / base_score - 1.0f);
+  f.base_margin_ = model.base_margin;
+  for (const GbtreeTree& t : model.trees) {
+    if (t.depth > kMaxDepth) {
+      return InvalidArgumentError("flat forest: a tree is " + std::to_string(t.depth) +
+                                  " deep (at most " + std::to_string(kMaxDepth) + ")");
     }
-    for (const json& t : booster.at("model").at("trees")) {
-      const json& left = t.at("left_children");
-      const json& right = t.at("right_children");
-      const json& feature = t.at("split_indices");
-      const json& cond = t.at("split_conditions");
-      const json& dleft = t.at("default_left");
-      const json* type = t.contains("split_type") ? &t.at("split_type") : nullptr;
-      const size_t n = left.size();
-      if (n == 0 || right.size() != n || feature.size() != n || cond.size() != n ||
-          dleft.size() != n) {
-        return InvalidArgumentError("flat forest: a tree has inconsistent node arrays");
-      }
-      // Depth of every node from the root, checking the structure is a tree.
-      std::vector<int> depth(n, -1);
-      depth[0] = 0;
-      int max_depth = 0;
-      std::vector<uint32_t> stack = {0};
-      while (!stack.empty()) {
-        const uint32_t i = stack.back();
-        stack.pop_back();
-        const int l = left[i].get<int>(), r = right[i].get<int>();
-        if (l < 0) {
-          max_depth = std::max(max_depth, depth[i]);
-          continue;
-        }
-        if (type != nullptr && (*type)[i].get<int>() != 0) {
-          return InvalidArgumentError("flat forest: categorical splits are not supported");
-        }
-        if (feature[i].get<uint64_t>() >= num_features) {
-          return InvalidArgumentError("flat forest: a split uses feature " + feature[i].dump());
-        }
-        for (int c : {l, r}) {
-          if (c <= 0 || static_cast<size_t>(c) >= n || depth[c] >= 0) {
-            return InvalidArgumentError("flat forest: a tree is not a tree");
-          }
-          depth[c] = depth[i] + 1;
-          stack.push_back(static_cast<uint32_t>(c));
-        }
-      }
-      if (max_depth > kMaxDepth) {
-        return InvalidArgumentError("flat forest: a tree is " + std::to_string(max_depth) +
-                                    " deep (at most " + std::to_string(kMaxDepth) + ")");
-      }
-      Tree tree;
-      tree.depth = max_depth;
-      tree.nodes = static_cast<uint32_t>(f.nodes_.size());
-      tree.leaves = static_cast<uint32_t>(f.leaves_.size());
-      const uint32_t internal = (1u << max_depth) - 1;
-      f.nodes_.resize(f.nodes_.size() + internal);
-      f.leaves_.resize(f.leaves_.size() + (1u << max_depth));
-      // Fill the perfect tree: position p at `level` mirrors XGBoost node i; a leaf above the
-      // bottom fills its whole subtree (any split below it reaches a copy of its value).
-      struct Item {
-        uint32_t p, i;
-        int level;
-      };
-      std::vector<Item> pending = {{0, 0, 0}};
-      while (!pending.empty()) {
-        const Item it = pending.back();
-        pending.pop_back();
-        const bool leaf = left[it.i].get<int>() < 0;
-        if (it.level == max_depth) {
-          f.leaves_[tree.leaves + it.p - internal] = cond[it.i].get<float>();
-          continue;
-        }
-        Node& node = f.nodes_[tree.nodes + it.p];
-        uint32_t l = it.i, r = it.i;
-        if (!leaf) {
-          node.threshold = cond[it.i].get<float>();
-          node.feature =
-              feature[it.i].get<uint32_t>() | (dleft[it.i].get<int>() != 0 ? 0u : 1u << 31);
-          l = left[it.i].get<uint32_t>();
-          r = right[it.i].get<uint32_t>();
-        }
-        pending.push_back({2 * it.p + 1, l, it.level + 1});
-        pending.push_back({2 * it.p + 2, r, it.level + 1});
-      }
-      f.trees_.push_back(tree);
-    }
-    if (booster.at("model").contains("tree_info")) {
-      for (const json& g : booster.at("model").at("tree_info")) {
-        if (g.get<int>() != 0)
-          return InvalidArgumentError("flat forest: more than one output group");
-      }
-    }
-  } catch (const json::exception& e) {
-    return InvalidArgumentError(std::string("flat forest: unexpected model layout: ") + e.what());
+    f.AddFlattened(t);
   }
   return f;
+}
+
+void FlatForest::AddFlattened(const GbtreeTree& t) {
+  Tree tree;
+  tree.depth = t.depth;
+  tree.nodes = static_cast<uint32_t>(nodes_.size());
+  tree.leaves = static_cast<uint32_t>(leaves_.size());
+  const uint32_t internal = (1u << t.depth) - 1;
+  nodes_.resize(nodes_.size() + internal);
+  leaves_.resize(leaves_.size() + (1u << t.depth));
+  // Fill the perfect tree: position p at `level` mirrors XGBoost node i; a leaf above the
+  // bottom fills its whole subtree (any split below it reaches a copy of its value).
+  struct Item {
+    uint32_t p, i;
+    int level;
+  };
+  std::vector<Item> pending = {{0, 0, 0}};
+  while (!pending.empty()) {
+    const Item it = pending.back();
+    pending.pop_back();
+    const GbtreeNode& source = t.nodes[it.i];
+    if (it.level == t.depth) {
+      leaves_[tree.leaves + it.p - internal] = source.split_condition;
+      continue;
+    }
+    uint32_t l = it.i, r = it.i;
+    if (source.left >= 0) {
+      Node& node = nodes_[tree.nodes + it.p];
+      node.threshold = source.split_condition;
+      node.feature = source.feature | (source.default_left ? 0u : 1u << 31);
+      l = static_cast<uint32_t>(source.left);
+      r = static_cast<uint32_t>(source.right);
+    }
+    pending.push_back({2 * it.p + 1, l, it.level + 1});
+    pending.push_back({2 * it.p + 2, r, it.level + 1});
+  }
+  trees_.push_back(tree);
 }
 
 void FlatForest::Margins(std::span<const float> x, size_t rows, std::span<float> out) const {

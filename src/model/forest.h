@@ -5,10 +5,10 @@
 // leaves, so a row walks exactly D steps without branches: next = 2 i + 1 + (go right). Rows
 // are scored in blocks, tree by tree, so the trees stay in cache and independent rows overlap
 // in the CPU. Margins equal XGBoost's PredictFromDense output bit for bit: the same float
-// comparisons (left when x < threshold, missing follows default_left), the base margin
-// computed in float as XGBoost does, and leaf values added in float in tree order
-// (tests/model/forest_test.cc checks equality on many rows). Immutable after construction;
-// thread-safe.
+// comparisons (left when x < threshold, missing follows default_left), the base margin as
+// ReadGbtree computes it (in float, as XGBoost does), and leaf values added in float in tree
+// order (tests/model/forest_test.cc checks equality on many rows). Immutable after
+// construction; thread-safe.
 
 #include <cstdint>
 #include <span>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "model/gbtree_json.h"
 
 namespace riskpipe::model {
 
@@ -47,6 +48,8 @@ class FlatForest {
     uint32_t nodes = 0;   // offset of its 2^depth - 1 split nodes in nodes_
     uint32_t leaves = 0;  // offset of its 2^depth leaf values in leaves_
   };
+  // Appends `t` (at most kMaxDepth deep) padded to a perfect tree.
+  void AddFlattened(const GbtreeTree& t);
   template <int kDepth>
   void AddTree(const Tree& tree, const float* x, size_t rows, float* acc) const;
 

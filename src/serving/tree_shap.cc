@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string>
 
 #include "core/json.h"
 #include "model/gbtree_json.h"
@@ -20,77 +19,28 @@ StatusOr<std::unique_ptr<TreeExplainer>> TreeExplainer::FromXgboostJson(std::str
                                                                         size_t num_features) {
   const json j = json::parse(model_json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgumentError("tree explainer: the model is not JSON");
+  ASSIGN_OR_RETURN(model::Gbtree model, model::ReadGbtree(j, num_features, "tree explainer"));
   std::unique_ptr<TreeExplainer> e(new TreeExplainer());
   e->num_features_ = num_features;
-  ASSIGN_OR_RETURN(const model::GbtreeHeader header,
-                   model::ReadGbtreeHeader(j, num_features, "tree explainer"));
-  const json& booster = *header.booster;
-  try {
-    const double base_score = model::ParamNumber(*header.base_score);
-    e->base_margin_ = header.objective == "binary:logitraw"
-                          ? base_score
-                          : std::log(base_score / (1.0 - base_score));
-    for (const json& t : booster.at("model").at("trees")) {
-      const auto& left = t.at("left_children");
-      const auto& right = t.at("right_children");
-      const auto& feature = t.at("split_indices");
-      const auto& cond = t.at("split_conditions");
-      const auto& dleft = t.at("default_left");
-      const auto& hess = t.at("sum_hessian");
-      const auto& type = t.at("split_type");
-      Tree tree;
-      tree.nodes.resize(left.size());
-      for (size_t i = 0; i < left.size(); ++i) {
-        Node& n = tree.nodes[i];
-        n.left = left[i].get<int32_t>();
-        n.right = right[i].get<int32_t>();
-        n.feature = feature[i].get<uint32_t>();
-        n.threshold = cond[i].get<float>();
-        n.value = cond[i].get<float>();
-        n.default_left = dleft[i].get<int>() != 0;
-        n.cover = hess[i].get<double>();
-        if (n.left >= 0 && type[i].get<int>() != 0) {
-          return InvalidArgumentError("tree explainer: categorical splits are not supported");
-        }
-        if (n.left >= static_cast<int32_t>(left.size()) ||
-            n.right >= static_cast<int32_t>(left.size()) ||
-            (n.left >= 0 && n.feature >= num_features)) {
-          return InvalidArgumentError("tree explainer: malformed tree");
-        }
-      }
-      // Depth by a pass from the root (children come after parents in XGBoost's layout).
-      std::vector<int> depth(tree.nodes.size(), 0);
-      for (size_t i = 0; i < tree.nodes.size(); ++i) {
-        const Node& n = tree.nodes[i];
-        if (n.left < 0) continue;
-        if (n.left <= static_cast<int32_t>(i) || n.right <= static_cast<int32_t>(i)) {
-          return InvalidArgumentError("tree explainer: children must follow their parent");
-        }
-        depth[static_cast<size_t>(n.left)] = depth[static_cast<size_t>(n.right)] = depth[i] + 1;
-        tree.depth = std::max(tree.depth, depth[i] + 1);
-      }
-      e->max_depth_ = std::max(e->max_depth_, tree.depth);
-      e->trees_.push_back(std::move(tree));
-    }
-  } catch (const std::exception& ex) {
-    return InvalidArgumentError(std::string("tree explainer: unexpected model JSON: ") + ex.what());
-  }
+  e->base_margin_ = model.base_margin;
+  for (const Tree& t : model.trees) e->max_depth_ = std::max(e->max_depth_, t.depth);
+  e->trees_ = std::move(model.trees);
   return e;
 }
 
 uint32_t TreeExplainer::Next(const Node& n, std::span<const float> x) const {
   const float v = x[n.feature];
   if (std::isnan(v)) return static_cast<uint32_t>(n.default_left ? n.left : n.right);
-  return static_cast<uint32_t>(v < n.threshold ? n.left : n.right);
+  return static_cast<uint32_t>(v < n.split_condition ? n.left : n.right);
 }
 
 double TreeExplainer::Margin(std::span<const float> x) const {
   // Summed in float like XGBoost's predictor, so margins agree to the last bits.
-  float sum = static_cast<float>(base_margin_);
+  float sum = base_margin_;
   for (const Tree& t : trees_) {
     uint32_t i = 0;
     while (t.nodes[i].left >= 0) i = Next(t.nodes[i], x);
-    sum += t.nodes[i].value;
+    sum += t.nodes[i].split_condition;
   }
   return static_cast<double>(sum);
 }
@@ -152,7 +102,7 @@ void TreeExplainer::Recurse(const Tree& tree, std::span<const float> x, std::spa
     for (uint32_t i = 1; i <= depth; ++i) {
       const double w = UnwoundSum(path, depth, i);
       phi[static_cast<size_t>(path[i].feature)] +=
-          w * (path[i].one_fraction - path[i].zero_fraction) * n.value;
+          w * (path[i].one_fraction - path[i].zero_fraction) * n.split_condition;
     }
     return;
   }

@@ -1,7 +1,7 @@
 #pragma once
 // Exact path-dependent TreeSHAP (Lundberg et al. 2018, Algorithm 2) and margins evaluated on
-// flattened copies of an XGBoost model's trees, parsed from its JSON dump. One row costs a few
-// microseconds instead of the ~1 ms XGBoost's own contribution call spends building a DMatrix
+// copies of an XGBoost model's trees, read from its JSON dump by model::ReadGbtree. One row costs a
+// few microseconds instead of the ~1 ms XGBoost's own contribution call spends building a DMatrix
 // (dependency-notes.md); tests check both against XGBoost on many rows. Immutable after
 // construction; thread-safe.
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "model/gbtree_json.h"
 
 namespace riskpipe::serving {
 
@@ -31,18 +32,8 @@ class TreeExplainer {
   void Contributions(std::span<const float> x, std::span<double> phi) const;
 
  private:
-  struct Node {
-    int32_t left = -1, right = -1;  // -1: leaf
-    uint32_t feature = 0;
-    float threshold = 0;  // go left when x < threshold
-    bool default_left = true;
-    double cover = 0;  // sum of hessians of the training rows that reached the node
-    float value = 0;   // leaf value
-  };
-  struct Tree {
-    std::vector<Node> nodes;
-    int depth = 0;
-  };
+  using Node = model::GbtreeNode;
+  using Tree = model::GbtreeTree;
   struct PathElement;
   uint32_t Next(const Node& n, std::span<const float> x) const;
   void Recurse(const Tree& tree, std::span<const float> x, std::span<double> phi, uint32_t node,
@@ -51,7 +42,7 @@ class TreeExplainer {
 
   std::vector<Tree> trees_;
   size_t num_features_ = 0;
-  double base_margin_ = 0;
+  float base_margin_ = 0;  // model::Gbtree::base_margin
   int max_depth_ = 0;
 };
 

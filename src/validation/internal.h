@@ -17,9 +17,9 @@ namespace riskpipe::validation::internal {
 
 // The production version of the same name, scored on the same out-of-time rows.
 struct ProductionComparison {
-  std::string id;                 // empty when there is none (or it is the validated version)
-  std::optional<double> auc;      // nullopt when it could not score these rows
-  std::string problem;            // why not
+  std::string id;             // empty when there is none (or it is the validated version)
+  std::optional<double> auc;  // nullopt when it could not score these rows
+  std::string problem;        // why not
   // Inputs new applications no longer carry (FeaturesAbsentFromApplications at the cutoff):
   // both models are scored with them missing, as they would decide the next applications.
   std::vector<std::string> missing_now;
@@ -32,9 +32,9 @@ struct Context {
   const model::ModelPackage& package;
   const features::TrainingData& data;
   const features::SplitRows& splits;
-  std::vector<uint8_t> y_oot;           // labels of splits.oot, in order
+  std::vector<uint8_t> y_oot;  // labels of splits.oot, in order
   std::vector<double> margin_oot, pd_oot;
-  double baseline_auc = 0;              // logistic regression fitted on splits.train
+  double baseline_auc = 0;  // logistic regression fitted on splits.train
   ProductionComparison production;
   std::vector<std::string> protected_present;  // protected attributes that are data columns
   // The perturbation sample: at most cfg.max_rows out-of-time rows (all columns), its PDs.
@@ -56,6 +56,16 @@ std::vector<Group> GroupRows(const Context& ctx, const std::string& column,
 
 // "%.4g" of a number, for rationale texts.
 std::string Num(double v);
+
+// A check's result: status "passed" or "failed" by `passed`, the measured `value` against the
+// `threshold` configured under validation:`key`, why (`rationale`) and per-slice `details`.
+CheckResult Make(std::string name, bool passed, nlohmann::json value, nlohmann::json threshold,
+                 std::string key, std::string rationale,
+                 nlohmann::json details = nlohmann::json::object());
+// A check that does not apply to this model or data: it passes with status "not applicable",
+// a null value and the rationale "not applicable: <why>".
+CheckResult NotApplicable(std::string name, nlohmann::json threshold, std::string key,
+                          std::string why);
 
 std::vector<CheckResult> PerformanceChecks(const Context& ctx);
 CheckResult MonthlyStability(const Context& ctx);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <set>
 
@@ -22,27 +21,6 @@ constexpr size_t kMaxAutoLevels = 12;
 // two-sided 99% normal quantile), so sampling noise in a small decile is not read as
 // miscalibration.
 constexpr double kCalibrationZ = 2.576;
-
-CheckResult Make(std::string name, bool passed, json value, json threshold, std::string key,
-                 std::string rationale, json details = json::object()) {
-  CheckResult c;
-  c.name = std::move(name);
-  c.passed = passed;
-  c.status = passed ? "passed" : "failed";
-  c.value = std::move(value);
-  c.threshold = std::move(threshold);
-  c.threshold_key = std::move(key);
-  c.rationale = std::move(rationale);
-  c.details = std::move(details);
-  return c;
-}
-
-CheckResult NotApplicable(std::string name, json threshold, std::string key, std::string why) {
-  CheckResult c = Make(std::move(name), true, nullptr, std::move(threshold), std::move(key),
-                       "not applicable: " + why);
-  c.status = "not applicable";
-  return c;
-}
 
 // AUC and counts of a subset of the out-of-time rows (indices into splits.oot).
 struct SubsetAuc {
@@ -107,12 +85,6 @@ std::vector<config::SegmentDef> AutoSegments(const Context& ctx) {
 
 }  // namespace
 
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-
 std::string BandLabel(const std::vector<double>& edges, double v) {
   if (edges.empty()) return "all";
   if (v < edges.front()) return "< " + Num(edges.front());
@@ -169,9 +141,9 @@ std::vector<CheckResult> PerformanceChecks(const Context& ctx) {
   const std::string rows = std::to_string(ctx.y_oot.size()) + " out-of-time rows";
   out.push_back(Make("oot_auc_floor", auc >= ctx.cfg.min_auc, auc, ctx.cfg.min_auc, "min_auc",
                      "a PD model must rank defaulters above non-defaulters on rows after its "
-                     "training period: AUC " + Num(auc) + " on " + rows + " (95% CI " +
-                         Num(ci.lower) + "-" + Num(ci.upper) + ") vs floor " +
-                         Num(ctx.cfg.min_auc),
+                     "training period: AUC " +
+                         Num(auc) + " on " + rows + " (95% CI " + Num(ci.lower) + "-" +
+                         Num(ci.upper) + ") vs floor " + Num(ctx.cfg.min_auc),
                      {{"auc", auc}, {"ci95", {ci.lower, ci.upper}}, {"rows", ctx.y_oot.size()}}));
   out.push_back(Make("oot_ks_floor", ks >= ctx.cfg.min_ks, ks, ctx.cfg.min_ks, "min_ks",
                      "the score must separate the two classes' distributions at some cut: KS " +
@@ -180,8 +152,9 @@ std::vector<CheckResult> PerformanceChecks(const Context& ctx) {
   out.push_back(Make("logistic_baseline", gap <= ctx.cfg.max_auc_below_baseline, gap,
                      ctx.cfg.max_auc_below_baseline, "max_auc_below_baseline",
                      "a complex model must earn its opacity: a plain logistic regression on the "
-                     "same training rows has OOT AUC " + Num(ctx.baseline_auc) + ", the model " +
-                         Num(auc) + " (value = baseline - model)",
+                     "same training rows has OOT AUC " +
+                         Num(ctx.baseline_auc) + ", the model " + Num(auc) +
+                         " (value = baseline - model)",
                      {{"model_auc", auc}, {"baseline_auc", ctx.baseline_auc}}));
   const auto& prod = ctx.production;
   if (prod.id.empty()) {
@@ -283,8 +256,11 @@ StatusOr<CheckResult> SegmentPerformance(const Context& ctx) {
     for (const Group& g : GroupRows(ctx, seg.column, seg.bands, seg.levels)) {
       const SubsetAuc s = AucOf(ctx, g.rows);
       const std::string name = seg.column + " " + g.label;
-      json d = {{"column", seg.column}, {"segment", g.label}, {"rows", s.rows},
-                {"defaults", s.defaults}, {"configured", seg.line > 0}};
+      json d = {{"column", seg.column},
+                {"segment", g.label},
+                {"rows", s.rows},
+                {"defaults", s.defaults},
+                {"configured", seg.line > 0}};
       if (s.rows < cfg.min_segment_rows || std::isnan(s.auc)) {
         d["status"] = "skipped (fewer than min_segment_rows rows or a single class)";
         ++skipped;
@@ -332,15 +308,20 @@ CheckResult Calibration(const Context& ctx) {
   for (const auto& b : table) {
     const double p = b.mean_predicted;
     const double noise = b.n > 0 ? kCalibrationZ * std::sqrt(p * (1 - p) / b.n) : 0;
-    const double tol = std::max({cfg.calibration_abs_tolerance,
-                                 cfg.calibration_rel_tolerance * p, noise});
+    const double tol =
+        std::max({cfg.calibration_abs_tolerance, cfg.calibration_rel_tolerance * p, noise});
     const double diff = b.observed_rate - b.mean_predicted;
     const bool ok = std::fabs(diff) <= tol;
     outside += !ok;
     worst = std::max(worst, std::fabs(diff));
-    details.push_back({{"decile", b.bin + 1}, {"rows", b.n}, {"defaults", b.positives},
-                       {"mean_pd", b.mean_predicted}, {"observed_rate", b.observed_rate},
-                       {"tolerance", tol}, {"sampling_allowance", noise}, {"status", ok ? "passed" : "failed"}});
+    details.push_back({{"decile", b.bin + 1},
+                       {"rows", b.n},
+                       {"defaults", b.positives},
+                       {"mean_pd", b.mean_predicted},
+                       {"observed_rate", b.observed_rate},
+                       {"tolerance", tol},
+                       {"sampling_allowance", noise},
+                       {"status", ok ? "passed" : "failed"}});
   }
   return Make("calibration", outside == 0, outside, 0,
               "calibration_abs_tolerance, calibration_rel_tolerance",
@@ -376,7 +357,9 @@ CheckResult Fairness(const Context& ctx) {
       for (size_t i : g.rows) approved += ctx.pd_oot[i] < threshold;
       const double rate = g.rows.empty() ? 0 : static_cast<double>(approved) / g.rows.size();
       const bool counted = static_cast<int64_t>(g.rows.size()) >= cfg.min_group_rows;
-      groups.push_back({{"group", g.label}, {"rows", g.rows.size()}, {"approved", approved},
+      groups.push_back({{"group", g.label},
+                        {"rows", g.rows.size()},
+                        {"approved", approved},
                         {"approval_rate", rate},
                         {"status", counted ? "compared" : "skipped (fewer than min_group_rows)"}});
       if (!counted) continue;
@@ -384,25 +367,26 @@ CheckResult Fairness(const Context& ctx) {
       hi = std::isnan(hi) ? rate : std::max(hi, rate);
     }
     const double ratio = std::isnan(lo) || hi <= 0 ? NAN : lo / hi;
-    details.push_back({{"attribute", attr}, {"groups", groups},
+    details.push_back({{"attribute", attr},
+                       {"groups", groups},
                        {"ratio", std::isnan(ratio) ? json(nullptr) : json(ratio)}});
     if (std::isnan(ratio)) continue;
     if (ratio < cfg.min_approval_ratio) failed += (failed.empty() ? "" : ", ") + attr;
     worst = std::isnan(worst) ? ratio : std::min(worst, ratio);
   }
   if (std::isnan(worst)) {
-    CheckResult c = NotApplicable("fairness_four_fifths", cfg.min_approval_ratio,
-                                  "min_approval_ratio",
-                                  "no protected group has min_group_rows out-of-time rows");
+    CheckResult c =
+        NotApplicable("fairness_four_fifths", cfg.min_approval_ratio, "min_approval_ratio",
+                      "no protected group has min_group_rows out-of-time rows");
     c.details = std::move(details);
     return c;
   }
   return Make("fairness_four_fifths", failed.empty(), worst, cfg.min_approval_ratio,
               "min_approval_ratio",
               "the four-fifths rule of disparate-impact practice: the lowest group approval "
-              "rate at the policy threshold (PD < " + Num(threshold) +
-                  ") must be at least 0.8 of the highest; worst ratio " + Num(worst) +
-                  (failed.empty() ? "" : "; below it: " + failed),
+              "rate at the policy threshold (PD < " +
+                  Num(threshold) + ") must be at least 0.8 of the highest; worst ratio " +
+                  Num(worst) + (failed.empty() ? "" : "; below it: " + failed),
               std::move(details));
 }
 

@@ -15,27 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-CheckResult Make(std::string name, bool passed, json value, json threshold, std::string key,
-                 std::string rationale, json details = json::object()) {
-  CheckResult c;
-  c.name = std::move(name);
-  c.passed = passed;
-  c.status = passed ? "passed" : "failed";
-  c.value = std::move(value);
-  c.threshold = std::move(threshold);
-  c.threshold_key = std::move(key);
-  c.rationale = std::move(rationale);
-  c.details = std::move(details);
-  return c;
-}
-
-CheckResult NotApplicable(std::string name, json threshold, std::string key, std::string why) {
-  CheckResult c = Make(std::move(name), true, nullptr, std::move(threshold), std::move(key),
-                       "not applicable: " + why);
-  c.status = "not applicable";
-  return c;
-}
-
 const model::FeatureSpec* InputSpec(const Context& ctx, const std::string& name) {
   for (const auto& f : ctx.package.preprocessor().features()) {
     if (f.name == name) return &f;
@@ -85,17 +64,17 @@ CheckResult ProtectedInputs(const Context& ctx) {
   const bool ok = inputs.empty() || cfg.allow_protected_inputs;
   std::string names;
   for (const auto& n : inputs) names += (names.empty() ? "" : ", ") + n;
-  return Make("protected_not_inputs", ok, static_cast<int64_t>(inputs.size()), 0,
-              "allow_protected_inputs",
-              inputs.empty() ? "no protected attribute (" + std::to_string(
-                                   ctx.model_def.protected_attributes.size()) +
-                                   " configured) is a model input"
-                             : "protected attributes are model inputs: " + names +
-                                   (cfg.allow_protected_inputs
-                                        ? " (allowed by validation.allow_protected_inputs)"
-                                        : "; credit law forbids deciding on them"),
-              {{"protected_attributes", ctx.model_def.protected_attributes},
-               {"inputs", inputs}, {"allowed", cfg.allow_protected_inputs}});
+  return Make(
+      "protected_not_inputs", ok, static_cast<int64_t>(inputs.size()), 0, "allow_protected_inputs",
+      inputs.empty()
+          ? "no protected attribute (" + std::to_string(ctx.model_def.protected_attributes.size()) +
+                " configured) is a model input"
+          : "protected attributes are model inputs: " + names +
+                (cfg.allow_protected_inputs ? " (allowed by validation.allow_protected_inputs)"
+                                            : "; credit law forbids deciding on them"),
+      {{"protected_attributes", ctx.model_def.protected_attributes},
+       {"inputs", inputs},
+       {"allowed", cfg.allow_protected_inputs}});
 }
 
 StatusOr<CheckResult> Invariance(Context& ctx) {
@@ -119,19 +98,19 @@ StatusOr<CheckResult> Invariance(Context& ctx) {
     if (spec.categorical) {
       for (const std::string& level : spec.levels) {
         ASSIGN_OR_RETURN(std::vector<double> pd, ScoreWith(ctx, name, [&](model::FrameColumn& c) {
-          auto it = std::find(c.dictionary.begin(), c.dictionary.end(), level);
-          int32_t code = static_cast<int32_t>(it - c.dictionary.begin());
-          if (it == c.dictionary.end()) c.dictionary.push_back(level);
-          std::fill(c.codes.begin(), c.codes.end(), code);
-        }));
+                           auto it = std::find(c.dictionary.begin(), c.dictionary.end(), level);
+                           int32_t code = static_cast<int32_t>(it - c.dictionary.begin());
+                           if (it == c.dictionary.end()) c.dictionary.push_back(level);
+                           std::fill(c.codes.begin(), c.codes.end(), code);
+                         }));
         change = std::max(change, MaxChange(pd, ctx.sample_pd));
         tried.push_back(level);
       }
     } else {
       for (double v : {spec.min, spec.median, spec.max}) {
         ASSIGN_OR_RETURN(std::vector<double> pd, ScoreWith(ctx, name, [&](model::FrameColumn& c) {
-          std::fill(c.numbers.begin(), c.numbers.end(), v);
-        }));
+                           std::fill(c.numbers.begin(), c.numbers.end(), v);
+                         }));
         change = std::max(change, MaxChange(pd, ctx.sample_pd));
         tried.push_back(v);
       }
@@ -142,8 +121,7 @@ StatusOr<CheckResult> Invariance(Context& ctx) {
   return Make("protected_invariance", worst <= cfg.invariance_epsilon, worst,
               cfg.invariance_epsilon, "invariance_epsilon",
               "setting a protected attribute to each of its values on copies of " +
-                  std::to_string(ctx.sample.rows) + " real rows moves a PD by up to " +
-                  Num(worst),
+                  std::to_string(ctx.sample.rows) + " real rows moves a PD by up to " + Num(worst),
               std::move(details));
 }
 
@@ -167,7 +145,8 @@ StatusOr<CheckResult> Directions(Context& ctx) {
   for (const auto& [name, sign] : directions) {
     const model::FeatureSpec* spec = InputSpec(ctx, name);
     if (spec == nullptr || spec->categorical || !(spec->stddev > 0)) {
-      details.push_back({{"feature", name}, {"direction", sign},
+      details.push_back({{"feature", name},
+                         {"direction", sign},
                          {"status", spec == nullptr ? "skipped (not a model input)"
                                                     : "skipped (not a varying numeric input)"}});
       continue;
@@ -179,8 +158,8 @@ StatusOr<CheckResult> Directions(Context& ctx) {
       present[r] = !std::isnan(ctx.sample.columns[c].numbers[r]);
     }
     ASSIGN_OR_RETURN(std::vector<double> pd, ScoreWith(ctx, name, [&](model::FrameColumn& col) {
-      for (double& v : col.numbers) v += step;  // NaN stays NaN
-    }));
+                       for (double& v : col.numbers) v += step;  // NaN stays NaN
+                     }));
     int64_t rows = 0, violations = 0;
     double largest_fall = 0;
     for (size_t r = 0; r < pd.size(); ++r) {
@@ -194,18 +173,23 @@ StatusOr<CheckResult> Directions(Context& ctx) {
     const bool ok = share <= cfg.max_direction_violations;
     if (!ok) failed += (failed.empty() ? "" : ", ") + name + " (" + Num(100 * share) + "%)";
     worst = std::max(worst, share);
-    details.push_back({{"feature", name}, {"direction", sign}, {"step", step},
-                       {"rows", rows}, {"violations", violations}, {"share", share},
+    details.push_back({{"feature", name},
+                       {"direction", sign},
+                       {"step", step},
+                       {"rows", rows},
+                       {"violations", violations},
+                       {"share", share},
                        {"largest_wrong_way_change", largest_fall},
                        {"status", ok ? "passed" : "failed"}});
   }
   return Make("directional_expectations", failed.empty(), worst, cfg.max_direction_violations,
               "max_direction_violations",
               std::string("raising a feature the lender expects to raise risk (") +
-                  (from_config ? "validation.directions" : "the model's monotone map") +
-                  ") by " + Num(cfg.direction_step) +
+                  (from_config ? "validation.directions" : "the model's monotone map") + ") by " +
+                  Num(cfg.direction_step) +
                   " training std must not lower the PD; worst share of rows that move the wrong "
-                  "way " + Num(worst) + (failed.empty() ? "" : "; failed: " + failed),
+                  "way " +
+                  Num(worst) + (failed.empty() ? "" : "; failed: " + failed),
               std::move(details));
 }
 
@@ -246,16 +230,18 @@ StatusOr<CheckResult> Noise(Context& ctx) {
   }
   std::sort(change.begin(), change.end());
   const double max = change.empty() ? 0 : change.back();
-  const double p99 = change.empty() ? 0 : change[std::min(change.size() - 1, change.size() * 99 / 100)];
+  const double p99 =
+      change.empty() ? 0 : change[std::min(change.size() - 1, change.size() * 99 / 100)];
   const bool ok = max <= cfg.max_noise_pd_change && p99 <= cfg.max_noise_pd_change_p99;
   return Make("perturbation_robustness", ok, {{"max", max}, {"p99", p99}}, threshold,
               "max_noise_pd_change, max_noise_pd_change_p99",
               "noise of " + Num(cfg.noise) + " training std on all " +
                   std::to_string(changed.size()) +
                   " continuous numeric inputs at once (measurement noise, rounding) should "
-                  "barely move a PD: largest change " + Num(max) + ", 99th percentile " +
-                  Num(p99),
-              {{"rows", change.size()}, {"numeric_inputs", changed.size()},
+                  "barely move a PD: largest change " +
+                  Num(max) + ", 99th percentile " + Num(p99),
+              {{"rows", change.size()},
+               {"numeric_inputs", changed.size()},
                {"whole_number_inputs_left_unchanged", discrete},
                {"noise_std_fraction", cfg.noise}});
 }
@@ -292,8 +278,7 @@ StatusOr<CheckResult> MissingValues(Context& ctx) {
               "a live application can arrive with any field empty; with each of the " +
                   std::to_string(details.size()) + " inputs set to missing on " +
                   std::to_string(ctx.sample.rows) + " rows, " + std::to_string(bad) +
-                  " gave a PD outside [0, 1] or no PD" +
-                  (failed.empty() ? "" : ": " + failed),
+                  " gave a PD outside [0, 1] or no PD" + (failed.empty() ? "" : ": " + failed),
               std::move(details));
 }
 

@@ -1,5 +1,6 @@
 #include "metastore/metastore.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,12 +17,15 @@ namespace riskpipe::metastore {
 namespace {
 
 using namespace std::chrono_literals;
+using riskpipe::testing::IsOk;
+using riskpipe::testing::StatusIs;
 using riskpipe::testing::TempDir;
 using test::Clock;
 using test::CodeOf;
 using test::ManualClock;
 using test::QueryInt;
 using test::RawOpen;
+using ::testing::HasSubstr;
 
 // A metastore in a fresh temporary folder with a manual clock.
 class MetastoreTest : public ::testing::Test {
@@ -568,6 +572,31 @@ TEST(Metastore, ThrowingClockIsInternalNotAnException) {
   StatusOr<std::vector<RunRecord>> runs = store->ListRuns(10);
   ASSERT_TRUE(runs.ok());
   EXPECT_TRUE(runs->empty());
+}
+
+// Something thrown that is not a std::exception stops at the module's edge too, in each of
+// the files that implement public methods (runs, registry catalog, alerts).
+TEST(Metastore, ThrownNonStandardExceptionIsInternalEverywhere) {
+  TempDir dir;
+  bool fail = false;
+  Options options;
+  options.clock = [&fail] {
+    if (fail) throw 7;
+    return Clock::time_point{};
+  };
+  StatusOr<Metastore> store = Metastore::Open(dir.path() / "m.sqlite", options);
+  ASSERT_THAT(store, IsOk());
+  fail = true;
+  const auto unknown = StatusIs(StatusCode::kInternal, HasSubstr("unknown exception"));
+  EXPECT_THAT(store->BeginRun("x", ""), unknown);
+  EXPECT_THAT(store->ReplaceMonthAlerts("2024-03", {}, {}), unknown);
+  NewModel model;
+  model.name = "pd";
+  model.created_by = "tester";
+  EXPECT_THAT(
+      store->RegisterModel(
+          model, [](int64_t, const std::string&) { return StatusOr<std::string>("unused"); }),
+      unknown);
 }
 
 TEST_F(MetastoreTest, CorruptStatusIsDataLoss) {

@@ -24,11 +24,7 @@
 #include "core/status.h"
 #include "metastore/metastore.h"
 #include "metastore/sqlite.h"
-
-namespace riskpipe {
-// Lets gtest print "NotFound" instead of the enum's bytes.
-inline void PrintTo(StatusCode code, std::ostream* os) { *os << StatusCodeName(code); }
-}  // namespace riskpipe
+#include "testing/status_matchers.h"
 
 namespace riskpipe::metastore::test {
 

@@ -3,6 +3,7 @@
 // forests and raw-logit objectives; models it cannot flatten are refused, not misread.
 #include "model/forest.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,10 +12,15 @@
 #include <vector>
 
 #include "model/estimator.h"
+#include "testing/status_matchers.h"
 #include "xgb/xgb.h"
 
 namespace riskpipe::model {
 namespace {
+
+using riskpipe::testing::IsOk;
+using riskpipe::testing::StatusIs;
+using ::testing::HasSubstr;
 
 constexpr size_t kCols = 7;
 
@@ -122,19 +128,40 @@ TEST(FlatForest, EqualsXgboostForLossguideRandomForestAndRawLogits) {
 TEST(FlatForest, RefusesWhatItCannotFlatten) {
   const xgb::Booster dart = Fit({{"booster", "dart"}, {"objective", "binary:logistic"}}, 3);
   auto bytes = dart.SaveModel("ubj");
-  ASSERT_TRUE(bytes.ok());
-  EXPECT_EQ(FlatForest::FromUbjson(*bytes, kCols).status().code(), StatusCode::kInvalidArgument);
+  ASSERT_THAT(bytes, IsOk());
+  EXPECT_THAT(
+      FlatForest::FromUbjson(*bytes, kCols),
+      StatusIs(StatusCode::kInvalidArgument, "flat forest: booster \"dart\" is not gbtree"));
   const xgb::Booster ok = Fit({{"objective", "binary:logistic"}}, 2);
   bytes = ok.SaveModel("ubj");
-  ASSERT_TRUE(bytes.ok());
-  auto wrong_width = FlatForest::FromUbjson(*bytes, kCols + 1);
-  EXPECT_EQ(wrong_width.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(wrong_width.status().message().find("features"), std::string::npos);
-  EXPECT_FALSE(FlatForest::FromUbjson("not a model", kCols).ok());
+  ASSERT_THAT(bytes, IsOk());
+  EXPECT_THAT(FlatForest::FromUbjson(*bytes, kCols + 1),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("features, expected 8")));
+  EXPECT_THAT(FlatForest::FromUbjson("not a model", kCols),
+              StatusIs(StatusCode::kInvalidArgument, "flat forest: the model is not UBJSON"));
   const xgb::Booster squared = Fit({{"objective", "reg:squarederror"}}, 2);
   bytes = squared.SaveModel("ubj");
-  ASSERT_TRUE(bytes.ok());
-  EXPECT_FALSE(FlatForest::FromUbjson(*bytes, kCols).ok());
+  ASSERT_THAT(bytes, IsOk());
+  EXPECT_THAT(FlatForest::FromUbjson(*bytes, kCols),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "flat forest: objective reg:squarederror is not supported"));
+}
+
+TEST(FlatForest, RefusesTreesDeeperThanItFlattens) {
+  const int depth = FlatForest::kMaxDepth + 1;
+  const xgb::Booster deep = Fit({{"objective", "binary:logistic"},
+                                 {"tree_method", "hist"},
+                                 {"grow_policy", "lossguide"},
+                                 {"max_depth", std::to_string(depth)},
+                                 {"max_leaves", "0"},
+                                 {"min_child_weight", "0"},
+                                 {"lambda", "0"},
+                                 {"gamma", "0"}},
+                                3);
+  auto bytes = deep.SaveModel("ubj");
+  ASSERT_THAT(bytes, IsOk());
+  EXPECT_THAT(FlatForest::FromUbjson(*bytes, kCols),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("deep (at most 14)")));
 }
 
 }  // namespace

@@ -1,21 +1,25 @@
 // The stage machine: approval, the validation gate, promotion, rollback, archive, the
 // append-only history and the "who was in production when" query.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "core/json.h"
 #include "metastore/test_util.h"
 #include "registry/registry.h"
 #include "registry_test_util.h"
+#include "testing/status_matchers.h"
 
 namespace riskpipe::registry {
 namespace {
 
 using namespace std::chrono_literals;
+using riskpipe::testing::StatusIs;
 using test::MustRegister;
 using test::PackageFiles;
 using test::RegistryTest;
 using test::WriteBytes;
+using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 TEST_F(RegistryTest, PromoteWithoutApprovalIsRefused) {
@@ -96,7 +100,8 @@ TEST_F(RegistryTest, PromotionWithoutValidationIsRefusedUnlessOverridden) {
 TEST_F(RegistryTest, ValidationIsRecordedAsAnEvent) {
   const ModelRecord m = MustRegister(registry(), "lending_pd");
   ASSERT_TRUE(
-      registry().RecordValidation(m.id, false, "2 of 13 checks failed", R"({"failed_checks":["a"]})")
+      registry()
+          .RecordValidation(m.id, false, "2 of 13 checks failed", R"({"failed_checks":["a"]})")
           .ok());
   const Event e = registry().History("", m.id)->back();
   EXPECT_EQ(e.event, "validated");
@@ -148,8 +153,9 @@ TEST_F(RegistryTest, TheCatalogItselfRefusesASecondProductionRow) {
   InProduction("lending_pd");
   const ModelRecord v2 = Approved("lending_pd");
   metastore::Database raw = metastore::test::RawOpen(workspace() / "metastore.sqlite");
-  EXPECT_FALSE(
-      raw.Execute("UPDATE models SET stage = 'production' WHERE model_id = '" + v2.id + "'").ok());
+  EXPECT_THAT(
+      raw.Execute("UPDATE models SET stage = 'production' WHERE model_id = '" + v2.id + "'"),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("UNIQUE constraint failed: models.name")));
   EXPECT_EQ(StageOf(v2.id), Stage::kApproved);
 }
 
@@ -242,12 +248,16 @@ TEST_F(RegistryTest, ProductionAtAnswersWhoApprovedWhatWhen) {
 TEST_F(RegistryTest, EventsCannotBeUpdatedOrDeleted) {
   const ModelRecord m = Approved("lending_pd");
   metastore::Database raw = metastore::test::RawOpen(workspace() / "metastore.sqlite");
-  const Status update = raw.Execute("UPDATE model_events SET actor = 'mallory'");
-  EXPECT_FALSE(update.ok());
-  EXPECT_NE(update.message().find("append-only"), std::string::npos) << update.message();
-  EXPECT_FALSE(raw.Execute("DELETE FROM model_events").ok());
-  EXPECT_FALSE(raw.Execute("DELETE FROM models").ok());
-  EXPECT_FALSE(raw.Execute("UPDATE models SET version = 9").ok());
+  const auto refused = [](const std::string& words) {
+    return StatusIs(StatusCode::kInvalidArgument, HasSubstr(words));
+  };
+  EXPECT_THAT(raw.Execute("UPDATE model_events SET actor = 'mallory'"),
+              refused("model_events is append-only: events are never updated"));
+  EXPECT_THAT(raw.Execute("DELETE FROM model_events"),
+              refused("model_events is append-only: events are never deleted"));
+  EXPECT_THAT(raw.Execute("DELETE FROM models"), refused("models: catalog rows are never deleted"));
+  EXPECT_THAT(raw.Execute("UPDATE models SET version = 9"),
+              refused("models: only stage and metrics_json may change"));
   EXPECT_EQ(metastore::test::QueryText(raw,
                                        "SELECT actor FROM model_events WHERE event = "
                                        "'approved'"),
