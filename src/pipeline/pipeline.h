@@ -13,9 +13,11 @@
 // retries with backoff for transient errors) marks its month failed and blocks that month's
 // dependents; later months carry on. Training follows the `pipeline.training` schedule and
 // the approval gate pauses the run until a person approves (or `pipeline.auto_approve`).
+// The runner itself (runner.h) knows no step; each step is one file, step_<name>.cc.
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -28,6 +30,11 @@ struct StepDef {
   std::string name;
   std::vector<std::string> deps;  // steps of the same month that must have succeeded
   std::string what;               // one line for --help and the plan
+  // Runs once, after the last month (as the range's last month), instead of every month.
+  bool once = false;
+  // Reads and writes only its own month, so --parallel may run it for several months at once
+  // (when its dependencies are own_month steps too).
+  bool own_month = false;
 };
 // The declared steps, in execution order within a month (report runs once at the end).
 const std::vector<StepDef>& Steps();
@@ -42,6 +49,11 @@ struct RunOptions {
   std::vector<std::string> skip;  // step names not to run (e.g. "report")
   std::string command = "run";    // recorded in the run log
   std::function<void(const std::string&)> log = [](const std::string&) {};
+  // Test seam: called before every attempt (0, 1, ...) of every step of every month. A non-ok
+  // status is that attempt's result and the step does not run; Unavailable counts as transient
+  // and is retried like a real transient failure. While set, no step does several months in
+  // one pass, so each (step, month) meets the hook. Unset (the default) in the product.
+  std::function<Status(std::string_view step, Month month, int attempt)> fault_hook;
 };
 
 enum class Outcome {
@@ -49,8 +61,8 @@ enum class Outcome {
   kUpToDate,  // skipped: same inputs as its last success
   kNotDue,    // nothing to do this month (e.g. no training scheduled)
   kFailed,
-  kBlocked,   // a dependency failed or paused
-  kPaused,    // waiting for a person (model approval)
+  kBlocked,  // a dependency failed or paused
+  kPaused,   // waiting for a person (model approval)
 };
 std::string_view OutcomeName(Outcome o);
 

@@ -341,4 +341,13 @@ std::string FormatReport(const ValidationReport& report) {
   return out;
 }
 
+bool IsBehaviouralCheck(std::string_view check_name) {
+  // The names the checks of perturbation.cc report.
+  static constexpr std::string_view kBehavioural[] = {
+      "directional_expectations", "perturbation_robustness", "missing_values",
+      "protected_not_inputs", "protected_invariance"};
+  return std::find(std::begin(kBehavioural), std::end(kBehavioural), check_name) !=
+         std::end(kBehavioural);
+}
+
 }  // namespace riskpipe::validation

@@ -53,6 +53,13 @@ StatusOr<ValidationReport> ValidateModel(const config::Project& project, db::Con
 // verdict, then the failed checks' rationale.
 std::string FormatReport(const ValidationReport& report);
 
+// Whether a check fails on what a model's functional form does under small input changes
+// (directional expectations, perturbation robustness, missing values, protected attributes),
+// not on a sample's statistics. A model failing only these may be replaced by another
+// candidate of the same training; a failed statistical check may not, since trying further
+// candidates on the same out-of-time rows would select on them (docs/pipeline.md).
+bool IsBehaviouralCheck(std::string_view check_name);
+
 // Features of the project that no application of `month` (gold feature store partition) nor of
 // the newest partition before it carries: NULL in every row of both, i.e. a source that stopped
 // covering new applicants. Two months, so that a one-month outage does not count. Empty for a

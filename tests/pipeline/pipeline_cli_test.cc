@@ -1,8 +1,9 @@
 // The pipeline runner end to end on a small synthetic lending datamart: a backfill that
 // trains, auto-approves and scores; a second run that skips everything; a run killed with
 // SIGKILL and resumed to the same outputs as an uninterrupted one; a failing step that stops
-// only its month; transient failures retried; --force replacing exactly one month; and the
-// approval gate pausing the run until a person approves.
+// only its month and transient failures retried (that run in process, with faults from the
+// runner's fault hook); --force replacing exactly one month; and the approval gate pausing the
+// run until a person approves.
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
@@ -11,7 +12,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -20,6 +20,7 @@
 #include "db/database.h"
 #include "inference/inference.h"
 #include "model/package.h"
+#include "pipeline/pipeline.h"
 #include "registry/registry.h"
 #include "testing/run_cli.h"
 #include "testing/temp_dir.h"
@@ -109,14 +110,6 @@ class PipelineProject {
   }
   TempDir dir_;
 };
-
-// Runs with RISKPIPE_FAULT set (the child inherits the environment).
-CliResult RunWithFault(const PipelineProject& p, const std::string& fault, const std::string& args) {
-  ::setenv("RISKPIPE_FAULT", fault.c_str(), 1);
-  CliResult r = p.Run(args);
-  ::unsetenv("RISKPIPE_FAULT");
-  return r;
-}
 
 // Rows in a and not in b, plus rows in b and not in a, of two Parquet files.
 int64_t Difference(const fs::path& a, const fs::path& b) {
@@ -267,10 +260,28 @@ TEST(PipelineCli, BackfillThenSkipThenKillAndResumeGiveTheSameOutputs) {
 TEST(PipelineCli, AFailingStepStopsOnlyItsMonthAndTransientFailuresAreRetried) {
   PipelineProject p(true);
   const std::string range = "backfill --from 2023-01 --to 2023-05 --skip report";
-  CliResult r = RunWithFault(p, "features@2023-03:fail,ingest@2023-02:transient:1", range);
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("failed months: 2023-03"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("2023-02 ingest: transient failure"), std::string::npos) << r.output;
+  // The faulty run in process, through the runner's fault hook: features of 2023-03 fail on
+  // every attempt, ingest of 2023-02 fails transiently once.
+  auto project = config::LoadProject(p.path() / "riskpipe.yaml");
+  ASSERT_TRUE(project.ok()) << project.status().message();
+  pipeline::RunOptions options;
+  options.command = "backfill";
+  options.from = Month::Of(2023, 1);
+  options.to = Month::Of(2023, 5);
+  options.skip = {"report"};
+  std::string log;
+  options.log = [&log](const std::string& line) { log += line + "\n"; };
+  options.fault_hook = [](std::string_view step, Month month, int attempt) {
+    if (step == "features" && month == Month::Of(2023, 3)) return InternalError("injected failure");
+    if (step == "ingest" && month == Month::Of(2023, 2) && attempt == 0) {
+      return UnavailableError("injected transient failure");
+    }
+    return OkStatus();
+  };
+  auto r = pipeline::Run(*project, options);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->failed_months, std::vector<Month>{Month::Of(2023, 3)});
+  EXPECT_NE(log.find("2023-02 ingest: transient failure"), std::string::npos) << log;
   EXPECT_TRUE(fs::exists(p.Partition("silver", "lms_loan_daily", "2023-02"))) << "retried";
   EXPECT_FALSE(fs::exists(p.Partition("gold", "feature_store", "2023-03")));
   EXPECT_TRUE(fs::exists(p.Partition("gold", "feature_store", "2023-04"))) << "later months go on";
