@@ -32,7 +32,7 @@
 #include "db/database.h"
 #include "features/feature_store.h"
 #include "features/label_store.h"
-#include "features/online_store.h"
+#include "features/materialize.h"
 #include "features/training_set.h"
 #include "ingest/ingest.h"
 #include "synth/synth.h"

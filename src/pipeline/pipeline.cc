@@ -18,7 +18,7 @@
 #include "db/database.h"
 #include "features/feature_store.h"
 #include "features/label_store.h"
-#include "features/online_store.h"
+#include "features/materialize.h"
 #include "inference/inference.h"
 #include "ingest/ingest.h"
 #include "metastore/metastore.h"

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "core/files.h"
-#include "features/online_store.h"
+#include "features/online_snapshot.h"
 #include "http_client.h"
 #include "registry/registry.h"
 #include "serving/server.h"

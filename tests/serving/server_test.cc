@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "features/online_store.h"
+#include "features/online_snapshot.h"
 #include "http_client.h"
 #include "model/package.h"
 #include "model/reasons.h"
