@@ -432,6 +432,65 @@ TEST_F(OnlineStoreTest, AggregatesOrderNaNAboveNumbersAndSumHugeIntegersExactly)
   EXPECT_EQ(Cell(Load(), "1", "big_sum"), std::to_string(27021597764222980.0));
 }
 
+// An aggregate view of counts and of sums, means, mins and maxes of DOUBLEs is reduced from the
+// streamed rows (features/internal/plain_aggregates.h), with DuckDB's results: a null is
+// skipped, a NaN is counted, is greater than every number (a min passes over it) and makes a
+// sum, mean or max NaN, which the snapshot stores as null. Rows on the window's first day
+// count, the day before and rows of entities outside the spine do not.
+constexpr char kDoubleAggregates[] = R"yaml(
+    - name: income_stats
+      kind: aggregate
+      source: profile
+      event_time: report_date
+      window_days: 120
+      features:
+        - {name: i_rows, expr: "count(*)"}
+        - {name: i_incomes, expr: "count(income)"}
+        - {name: i_segments, expr: "count(segment)"}
+        - {name: i_sum, expr: "sum(income)"}
+        - {name: i_avg, expr: "avg(income * 2)"}
+        - {name: i_min, expr: "min(income)"}
+        - {name: i_max, expr: "MAX( income )"}
+)yaml";
+
+TEST_F(OnlineStoreTest, ReducedAggregatesOfDoublesFollowDuckDbOnNullsAndNaN) {
+  ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + kDoubleAggregates));
+  std::vector<std::string> profile = Profile();
+  for (const char* row :
+       {"(1, DATE '2021-03-15', NULL, 'b')",
+        "(1, DATE '2020-12-31', 2.5, 'edge')",   // as_of - 120: inside
+        "(1, DATE '2020-12-30', -1000, 'out')",  // the day before: outside
+        "(2, DATE '2021-01-15', 5.25, NULL)", "(2, DATE '2021-04-29', 'NaN'::DOUBLE, 'nan')",
+        "(99, DATE '2021-04-01', 50, 'x')"}) {  // not a spine entity
+    profile.push_back(row);
+  }
+  WriteSilver(Loans(), profile);
+  Run({.as_of = kAsOf});
+  ExpectSnapshotMatchesTheTrainingPath();
+  const OnlineSnapshot snap = Load();
+  // User 1 in the window: 2020-12-31 (2.5), 2021-02-01 (1000.5), 2021-03-15 (NULL).
+  EXPECT_EQ(Cell(snap, "1", "i_rows"), "3.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_incomes"), "2.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_segments"), "3.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_sum"), "1003.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_avg"), "1003.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_min"), "2.500000");
+  EXPECT_EQ(Cell(snap, "1", "i_max"), "1000.500000");
+  // User 2: 2021-01-15 (5.25), 2021-04-29 (NaN), 2021-04-30 (NULL, segment '').
+  EXPECT_EQ(Cell(snap, "2", "i_rows"), "3.000000");
+  EXPECT_EQ(Cell(snap, "2", "i_incomes"), "2.000000");  // the NaN counts
+  EXPECT_EQ(Cell(snap, "2", "i_segments"), "2.000000");
+  EXPECT_EQ(Cell(snap, "2", "i_sum"), "NULL");
+  EXPECT_EQ(Cell(snap, "2", "i_avg"), "NULL");
+  EXPECT_EQ(Cell(snap, "2", "i_min"), "5.250000");
+  EXPECT_EQ(Cell(snap, "2", "i_max"), "NULL");
+  // User 4 has no profile: counts 0, the rest NULL.
+  EXPECT_EQ(Cell(snap, "4", "i_rows"), "0.000000");
+  EXPECT_EQ(Cell(snap, "4", "i_incomes"), "0.000000");
+  EXPECT_EQ(Cell(snap, "4", "i_sum"), "NULL");
+  EXPECT_EQ(Cell(snap, "4", "i_min"), "NULL");
+}
+
 TEST_F(OnlineStoreTest, MatchesTheTrainingPathWhenKeysDoNotMakeTheLatestRowUnique) {
   // Keys that do not make (entity, event time) unique: a latest view keeps one of an entity's
   // rows at its latest time instead of refusing two.
