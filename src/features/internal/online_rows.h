@@ -1,6 +1,7 @@
 #pragma once
 // Internal to materialize (features/materialize.h): an online snapshot's rows, computed with
-// DuckDB from the parts OnlineSqlOf() compiles and put together here by entity.
+// DuckDB from the parts OnlineSqlOf() compiles and put together here by entity. Runs its
+// queries one after another on the caller's connection.
 
 #include <string>
 #include <vector>

@@ -4,7 +4,8 @@
 // building a table of nearly every group) costs several times the plain scan of the same rows,
 // so a view whose every feature is a count, or a sum, mean, min or max of a DOUBLE, is reduced
 // here, with DuckDB's results; every other aggregate view is DuckDB's GROUP BY. The choice
-// follows from the view's definition alone, never from the data.
+// follows from the view's definition alone, never from the data. PlainCallOf and
+// ReducibleCalls are pure; ReduceAggregates runs one query on the target's connection.
 
 #include <optional>
 #include <string>
