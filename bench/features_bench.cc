@@ -46,7 +46,7 @@
 #include "features/feature_query.h"
 #include "features/feature_store.h"
 #include "features/label_store.h"
-#include "features/online_store.h"
+#include "features/materialize.h"
 #include "features/training_set.h"
 #include "ingest/ingest.h"
 #include "plain_online_sql.h"

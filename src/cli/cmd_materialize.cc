@@ -7,7 +7,7 @@
 #include "datamart/datamart.h"
 #include "db/database.h"
 #include "features/feature_query.h"
-#include "features/online_store.h"
+#include "features/materialize.h"
 #include "metastore/metastore.h"
 
 namespace riskpipe::cli {

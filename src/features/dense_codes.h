@@ -1,7 +1,7 @@
 #pragma once
 // Dense codes for grouping the rows of a ColumnarTable column by value, without sorting: the
 // feature store groups loans by customer (features/spine_windows.h) and materialize codes an
-// integer entity column (features/online_store.cc) with them.
+// integer entity column (features/internal/entity_order.h) with them.
 
 #include <cstddef>
 #include <cstdint>

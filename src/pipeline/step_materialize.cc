@@ -1,7 +1,7 @@
 // materialize: the online snapshot of every customer's latest features as of the month's last
 // day.
 
-#include "features/online_store.h"
+#include "features/materialize.h"
 #include "pipeline/steps.h"
 
 namespace riskpipe::pipeline {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "features/online_store.h"
+#include "features/online_snapshot.h"
 #include "model/package.h"
 #include "registry/registry.h"
 #include "serving/metrics.h"

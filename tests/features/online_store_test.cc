@@ -5,7 +5,7 @@
 // missing files refused with clear errors).
 
 #include "core/json.h"
-#include "features/online_store.h"
+#include "features/materialize.h"
 
 #include <gtest/gtest.h>
 
@@ -321,23 +321,14 @@ TEST_F(OnlineStoreTest, MatchesTheTrainingPathForEventsOnAsOf) {
   // The snapshot equals FeatureSql over EventSpineSql for the events (entity, as_of): the
   // historical-retrieval path a training set uses.
   WriteSilver(Loans(), Profile());
-  // Both ways of finding each customer's latest spine row (MaterializeOptions).
-  for (const bool by_scan : {false, true}) {
-    SCOPED_TRACE(by_scan ? "latest spine row by scan" : "latest spine row by DuckDB");
-    Run({.as_of = kAsOf, .latest_spine_by_scan = by_scan});
-    ExpectSnapshotMatchesTheTrainingPath();
-  }
-  // Both ways of computing the latest and aggregate views.
-  for (const bool streamed : {false, true}) {
-    SCOPED_TRACE(streamed ? "views streamed" : "views by DuckDB");
-    Run({.as_of = kAsOf, .views_by_scan = streamed});
-    ExpectSnapshotMatchesTheTrainingPath();
-  }
+  Run({.as_of = kAsOf});
+  ExpectSnapshotMatchesTheTrainingPath();
 }
 
-// Views over the profile that exercise every plain call the stream computes, next to views it
-// leaves to DuckDB (a strict view with a ratio of two calls, a text max, a DATE min).
-constexpr char kStreamedViews[] = R"yaml(
+// Aggregate views over the profile: every plain call (count(*), count of text and of numbers,
+// sum and avg of integers and doubles, min, max of a boolean), a strict view with a ratio of two
+// calls, a text max and a DATE min.
+constexpr char kAggregateViews[] = R"yaml(
     - name: profile_stats
       kind: aggregate
       source: profile
@@ -373,13 +364,10 @@ constexpr char kStreamedViews[] = R"yaml(
         - {name: t_first, expr: "min(report_date)"}
 )yaml";
 
-// Every plain call computed from the streamed rows (count(*), count of text and of numbers,
-// sum and avg of integers and doubles, min, max of a boolean) equals DuckDB's GROUP BY and the
-// training path: with nulls, a source entity outside the spine, rows on the window's first day
-// and the day before it, and a customer without rows. The views it leaves to DuckDB give the
-// training path's values too.
-TEST_F(OnlineStoreTest, StreamedViewsMatchDuckDbAndTheTrainingPath) {
-  ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + kStreamedViews));
+// Aggregate views give the training path's values: with nulls, a source entity outside the
+// spine, rows on the window's first day and the day before it, and a customer without rows.
+TEST_F(OnlineStoreTest, AggregateViewsMatchTheTrainingPath) {
+  ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + kAggregateViews));
   std::vector<std::string> profile = Profile();
   for (const char* row : {"(1, DATE '2021-03-15', NULL, 'b')", "(2, DATE '2021-01-15', 5.25, NULL)",
                           "(99, DATE '2021-04-01', 50, 'x')",     // not a spine entity
@@ -389,43 +377,40 @@ TEST_F(OnlineStoreTest, StreamedViewsMatchDuckDbAndTheTrainingPath) {
     profile.push_back(row);
   }
   WriteSilver(Loans(), profile);
-  for (const std::optional<bool> streamed :
-       {std::optional<bool>(), std::optional<bool>(false), std::optional<bool>(true)}) {
-    SCOPED_TRACE(streamed ? (*streamed ? "views streamed" : "views by DuckDB") : "views: auto");
-    Run({.as_of = kAsOf, .views_by_scan = streamed});
-    ExpectSnapshotMatchesTheTrainingPath();
-    const OnlineSnapshot snap = Load();
-    // User 1 in the window: 2020-12-31 (2.5), 2021-02-01 (1000.5), 2021-03-15 (NULL).
-    EXPECT_EQ(Cell(snap, "1", "p_rows"), "3.000000");
-    EXPECT_EQ(Cell(snap, "1", "p_rows_too"), "3.000000");
-    EXPECT_EQ(Cell(snap, "1", "p_incomes"), "2.000000");
-    EXPECT_EQ(Cell(snap, "1", "p_income_sum"), "1003.000000");
-    EXPECT_EQ(Cell(snap, "1", "p_income_avg"), "501.500000");
-    EXPECT_EQ(Cell(snap, "1", "p_id_sum"), "3.000000");
-    EXPECT_EQ(Cell(snap, "1", "p_paren"), std::to_string((2.5 + 1 + 1000.5 + 1 + 1 + 1) * 2));
-    // User 2: 2021-01-15 (segment NULL), 2021-04-29, 2021-04-30 (income NULL, segment '').
-    EXPECT_EQ(Cell(snap, "2", "p_segments"), "2.000000");
-    EXPECT_EQ(Cell(snap, "2", "p_income_min"), "5.250000");
-    EXPECT_EQ(Cell(snap, "2", "p_rich"), "1.000000");
-    EXPECT_EQ(Cell(snap, "2", "p_id_avg"), "6.000000");
-    // User 4 has no profile: counts 0, the rest NULL.
-    EXPECT_EQ(Cell(snap, "4", "p_rows"), "0.000000");
-    EXPECT_EQ(Cell(snap, "4", "p_income_sum"), "NULL");
-    EXPECT_EQ(Cell(snap, "4", "p_id_max"), "NULL");
-  }
+  Run({.as_of = kAsOf});
+  ExpectSnapshotMatchesTheTrainingPath();
+  const OnlineSnapshot snap = Load();
+  // User 1 in the window: 2020-12-31 (2.5), 2021-02-01 (1000.5), 2021-03-15 (NULL).
+  EXPECT_EQ(Cell(snap, "1", "p_rows"), "3.000000");
+  EXPECT_EQ(Cell(snap, "1", "p_rows_too"), "3.000000");
+  EXPECT_EQ(Cell(snap, "1", "p_incomes"), "2.000000");
+  EXPECT_EQ(Cell(snap, "1", "p_income_sum"), "1003.000000");
+  EXPECT_EQ(Cell(snap, "1", "p_income_avg"), "501.500000");
+  EXPECT_EQ(Cell(snap, "1", "p_id_sum"), "3.000000");
+  EXPECT_EQ(Cell(snap, "1", "p_paren"), std::to_string((2.5 + 1 + 1000.5 + 1 + 1 + 1) * 2));
+  // User 2: 2021-01-15 (segment NULL), 2021-04-29, 2021-04-30 (income NULL, segment '').
+  EXPECT_EQ(Cell(snap, "2", "p_segments"), "2.000000");
+  EXPECT_EQ(Cell(snap, "2", "p_income_min"), "5.250000");
+  EXPECT_EQ(Cell(snap, "2", "p_rich"), "1.000000");
+  EXPECT_EQ(Cell(snap, "2", "p_id_avg"), "6.000000");
+  // User 4 has no profile: counts 0, the rest NULL.
+  EXPECT_EQ(Cell(snap, "4", "p_rows"), "0.000000");
+  EXPECT_EQ(Cell(snap, "4", "p_income_sum"), "NULL");
+  EXPECT_EQ(Cell(snap, "4", "p_id_max"), "NULL");
 }
 
-// What the stream cannot reproduce exactly is left to DuckDB: a NaN (DuckDB orders it above
-// every number; the snapshot then stores it as null) and integers beyond 2^53.
-TEST_F(OnlineStoreTest, StreamedViewsLeaveNaNAndHugeIntegersToDuckDb) {
-  ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + kStreamedViews));
+// Aggregates keep DuckDB's semantics: a NaN orders above every number (the snapshot then
+// stores it as null), and integers beyond 2^53 are summed exactly before the result is
+// rounded to a double.
+TEST_F(OnlineStoreTest, AggregatesOrderNaNAboveNumbersAndSumHugeIntegersExactly) {
+  ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + kAggregateViews));
   std::vector<std::string> profile = Profile();
   profile.push_back("(1, DATE '2021-03-15', 'NaN'::DOUBLE, 'b')");
   WriteSilver(Loans(), profile);
-  Run({.as_of = kAsOf, .views_by_scan = true});
+  Run({.as_of = kAsOf});
   ExpectSnapshotMatchesTheTrainingPath();
   EXPECT_EQ(Cell(Load(), "1", "p_income_min"), "1000.500000");  // DuckDB: NaN is the greatest
-  // An argument beyond 2^53 (2^53 + 1 is not a double): the view is left to DuckDB.
+  // An argument beyond 2^53 (2^53 + 1 is not a double).
   ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + R"yaml(
     - name: big
       kind: aggregate
@@ -440,26 +425,81 @@ TEST_F(OnlineStoreTest, StreamedViewsLeaveNaNAndHugeIntegersToDuckDb) {
   profile.push_back("(1, DATE '2021-03-15', 2, 'b')");
   profile.push_back("(1, DATE '2021-04-10', 3, 'c')");
   WriteSilver(Loans(), profile);
-  Run({.as_of = kAsOf, .views_by_scan = true});
+  Run({.as_of = kAsOf});
   ExpectSnapshotMatchesTheTrainingPath();
   // Three rows of 2^53 + 1: exactly 27021597764222979, the double nearest it ends in 980. Read
   // as doubles each would be 2^53, and the sum 27021597764222976.
   EXPECT_EQ(Cell(Load(), "1", "big_sum"), std::to_string(27021597764222980.0));
 }
 
+// An aggregate view of counts and of sums, means, mins and maxes of DOUBLEs is reduced from the
+// streamed rows (features/internal/plain_aggregates.h), with DuckDB's results: a null is
+// skipped, a NaN is counted, is greater than every number (a min passes over it) and makes a
+// sum, mean or max NaN, which the snapshot stores as null. Rows on the window's first day
+// count, the day before and rows of entities outside the spine do not.
+constexpr char kDoubleAggregates[] = R"yaml(
+    - name: income_stats
+      kind: aggregate
+      source: profile
+      event_time: report_date
+      window_days: 120
+      features:
+        - {name: i_rows, expr: "count(*)"}
+        - {name: i_incomes, expr: "count(income)"}
+        - {name: i_segments, expr: "count(segment)"}
+        - {name: i_sum, expr: "sum(income)"}
+        - {name: i_avg, expr: "avg(income * 2)"}
+        - {name: i_min, expr: "min(income)"}
+        - {name: i_max, expr: "MAX( income )"}
+)yaml";
+
+TEST_F(OnlineStoreTest, ReducedAggregatesOfDoublesFollowDuckDbOnNullsAndNaN) {
+  ASSERT_NO_FATAL_FAILURE(UseConfig(std::string(kConfig) + kDoubleAggregates));
+  std::vector<std::string> profile = Profile();
+  for (const char* row :
+       {"(1, DATE '2021-03-15', NULL, 'b')",
+        "(1, DATE '2020-12-31', 2.5, 'edge')",   // as_of - 120: inside
+        "(1, DATE '2020-12-30', -1000, 'out')",  // the day before: outside
+        "(2, DATE '2021-01-15', 5.25, NULL)", "(2, DATE '2021-04-29', 'NaN'::DOUBLE, 'nan')",
+        "(99, DATE '2021-04-01', 50, 'x')"}) {  // not a spine entity
+    profile.push_back(row);
+  }
+  WriteSilver(Loans(), profile);
+  Run({.as_of = kAsOf});
+  ExpectSnapshotMatchesTheTrainingPath();
+  const OnlineSnapshot snap = Load();
+  // User 1 in the window: 2020-12-31 (2.5), 2021-02-01 (1000.5), 2021-03-15 (NULL).
+  EXPECT_EQ(Cell(snap, "1", "i_rows"), "3.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_incomes"), "2.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_segments"), "3.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_sum"), "1003.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_avg"), "1003.000000");
+  EXPECT_EQ(Cell(snap, "1", "i_min"), "2.500000");
+  EXPECT_EQ(Cell(snap, "1", "i_max"), "1000.500000");
+  // User 2: 2021-01-15 (5.25), 2021-04-29 (NaN), 2021-04-30 (NULL, segment '').
+  EXPECT_EQ(Cell(snap, "2", "i_rows"), "3.000000");
+  EXPECT_EQ(Cell(snap, "2", "i_incomes"), "2.000000");  // the NaN counts
+  EXPECT_EQ(Cell(snap, "2", "i_segments"), "2.000000");
+  EXPECT_EQ(Cell(snap, "2", "i_sum"), "NULL");
+  EXPECT_EQ(Cell(snap, "2", "i_avg"), "NULL");
+  EXPECT_EQ(Cell(snap, "2", "i_min"), "5.250000");
+  EXPECT_EQ(Cell(snap, "2", "i_max"), "NULL");
+  // User 4 has no profile: counts 0, the rest NULL.
+  EXPECT_EQ(Cell(snap, "4", "i_rows"), "0.000000");
+  EXPECT_EQ(Cell(snap, "4", "i_incomes"), "0.000000");
+  EXPECT_EQ(Cell(snap, "4", "i_sum"), "NULL");
+  EXPECT_EQ(Cell(snap, "4", "i_min"), "NULL");
+}
+
 TEST_F(OnlineStoreTest, MatchesTheTrainingPathWhenKeysDoNotMakeTheLatestRowUnique) {
-  // Keys that do not make (entity, event time) unique: the latest views keep their DISTINCT ON
-  // instead of trusting one row per entity at its latest time.
+  // Keys that do not make (entity, event time) unique: a latest view keeps one of an entity's
+  // rows at its latest time instead of refusing two.
   std::string yaml = kConfig;
   yaml.replace(yaml.find("keys: [id, report_date]"), 23, "keys: [id, report_date, segment]");
   ASSERT_NO_FATAL_FAILURE(UseConfig(yaml));
   WriteSilver(Loans(), Profile());
-  for (const std::optional<bool> streamed :
-       {std::optional<bool>(), std::optional<bool>(false), std::optional<bool>(true)}) {
-    SCOPED_TRACE(streamed ? (*streamed ? "views streamed" : "views by DuckDB") : "views: auto");
-    Run({.as_of = kAsOf, .views_by_scan = streamed});
-    ExpectSnapshotMatchesTheTrainingPath();
-  }
+  Run({.as_of = kAsOf});
+  ExpectSnapshotMatchesTheTrainingPath();
 }
 
 // A customer without a row in a view gets the view's expressions over an empty row, text
@@ -489,14 +529,12 @@ TEST_F(OnlineStoreTest, AViewWithTwoLatestRowsForACustomerIsRefused) {
   std::vector<std::string> profile = Profile();
   profile.push_back("(1, DATE '2021-02-01', 5, 'twin')");  // the same (id, report_date) as one
   WriteSilver(Loans(), profile);
-  for (const bool streamed : {false, true}) {
-    auto s = Materialize(project_, *con_, {.as_of = kAsOf, .views_by_scan = streamed});
-    ASSERT_FALSE(s.ok()) << streamed;
-    EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
-    EXPECT_NE(s.status().message().find("\"profile\""), std::string::npos) << s.status().message();
-    EXPECT_NE(s.status().message().find("id 1 "), std::string::npos) << s.status().message();
-    EXPECT_FALSE(fs::exists(online() / kCurrentFile));
-  }
+  auto s = Materialize(project_, *con_, {.as_of = kAsOf});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("\"profile\""), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("id 1 "), std::string::npos) << s.status().message();
+  EXPECT_FALSE(fs::exists(online() / kCurrentFile));
 }
 
 void OnlineStoreTest::ExpectSnapshotMatchesTheTrainingPath() {
@@ -536,10 +574,8 @@ TEST_F(OnlineStoreTest, SameDayApplicationsUseTheGreaterKey) {
   loans.push_back({1010, 5, "2021-04-01", 10, "1990-01-01", "N"});
   loans.push_back({1009, 5, "2021-04-01", 10, "1990-01-01", "Y"});
   WriteSilver(loans, Profile());
-  for (const bool by_scan : {false, true}) {
-    Run({.as_of = kAsOf, .latest_spine_by_scan = by_scan});
-    EXPECT_EQ(Cell(Load(), "5", "flag_own_car"), "0.000000") << by_scan;  // loan 1010's terms
-  }
+  Run({.as_of = kAsOf});
+  EXPECT_EQ(Cell(Load(), "5", "flag_own_car"), "0.000000");  // loan 1010's terms
 }
 
 // Text keys compare by bytes ("L9" after "L10"), and a later date wins over any key.
@@ -568,15 +604,13 @@ TEST_F(OnlineStoreTest, TextEntitiesAreInByteOrder) {
   ASSERT_TRUE(profile.ok()) << profile.status().ToString();
   std::vector<std::string> want = ids;
   std::sort(want.begin(), want.end());
-  for (const bool streamed : {false, true}) {
-    Run({.as_of = kAsOf, .views_by_scan = streamed});
-    const OnlineSnapshot snap = Load();
-    std::vector<std::string> got;
-    for (size_t r = 0; r < snap.rows(); ++r) got.emplace_back(snap.Entity(r));
-    EXPECT_EQ(got, want) << streamed;
-    EXPECT_EQ(Cell(snap, "CUSTOMER_A", "income"), "1.000000");
-    EXPECT_EQ(Cell(snap, "CUSTOMER_", "income"), "NULL");
-  }
+  Run({.as_of = kAsOf});
+  const OnlineSnapshot snap = Load();
+  std::vector<std::string> got;
+  for (size_t r = 0; r < snap.rows(); ++r) got.emplace_back(snap.Entity(r));
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(Cell(snap, "CUSTOMER_A", "income"), "1.000000");
+  EXPECT_EQ(Cell(snap, "CUSTOMER_", "income"), "NULL");
 }
 
 TEST_F(OnlineStoreTest, SameDayApplicationsWithTextKeysUseTheGreaterKeyByBytes) {
@@ -589,17 +623,14 @@ TEST_F(OnlineStoreTest, SameDayApplicationsWithTextKeysUseTheGreaterKeyByBytes) 
       "('L1', 6, DATE '2021-04-02', 10.0, DATE '1990-01-01', 'Y')) "
       "t(loan_id, id, loan_date, loan_amount, birthday, flag_own_car)");
   ASSERT_TRUE(n.ok()) << n.status().ToString();
-  for (const bool by_scan : {false, true}) {
-    SCOPED_TRACE(by_scan ? "latest spine row by scan" : "latest spine row by DuckDB");
-    Run({.as_of = kAsOf, .latest_spine_by_scan = by_scan});
-    const OnlineSnapshot snap = Load();
-    EXPECT_EQ(snap.rows(), 2u);
-    EXPECT_EQ(Cell(snap, "5", "flag_own_car"), "1.000000");  // L9's terms
-    EXPECT_EQ(Cell(snap, "6", "flag_own_car"), "1.000000");  // L1, the later date
-    // Both users' two loans are before as_of.
-    EXPECT_EQ(Cell(snap, "5", "nb_previous_loans"), "2.000000");
-    EXPECT_EQ(Cell(snap, "6", "nb_previous_loans"), "2.000000");
-  }
+  Run({.as_of = kAsOf});
+  const OnlineSnapshot snap = Load();
+  EXPECT_EQ(snap.rows(), 2u);
+  EXPECT_EQ(Cell(snap, "5", "flag_own_car"), "1.000000");  // L9's terms
+  EXPECT_EQ(Cell(snap, "6", "flag_own_car"), "1.000000");  // L1, the later date
+  // Both users' two loans are before as_of.
+  EXPECT_EQ(Cell(snap, "5", "nb_previous_loans"), "2.000000");
+  EXPECT_EQ(Cell(snap, "6", "nb_previous_loans"), "2.000000");
 }
 
 // Rows are published by entity: numerically for a numeric entity (2, 9, 10, not "10" < "2"),
@@ -638,34 +669,28 @@ TEST_F(OnlineStoreTest, DuplicateSpineRowsNameTheFirstRepeatedEntity) {
     if (l.id == 4 || l.id == 2) loans.push_back(l);
   }
   WriteSilver(loans, Profile());
-  for (const bool by_scan : {false, true}) {
-    auto s = Materialize(project_, *con_, {.as_of = kAsOf, .latest_spine_by_scan = by_scan});
-    ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.status().message().find("id 2 has duplicate spine rows"), std::string::npos)
-        << s.status().message();
-  }
+  auto s = Materialize(project_, *con_, {.as_of = kAsOf});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("id 2 has duplicate spine rows"), std::string::npos)
+      << s.status().message();
 }
 
 TEST_F(OnlineStoreTest, DuplicateLatestSpineRowIsRefused) {
   std::vector<LoanRow> loans = Loans();
   loans.push_back(loans[1]);  // loan 1001 of user 1 twice
   WriteSilver(loans, Profile());
-  for (const bool by_scan : {false, true}) {
-    auto s = Materialize(project_, *con_, {.as_of = kAsOf, .latest_spine_by_scan = by_scan});
-    ASSERT_FALSE(s.ok());
-    EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
-    EXPECT_NE(s.status().message().find("id 1 has duplicate spine rows"), std::string::npos)
-        << s.status().message();
-    EXPECT_FALSE(fs::exists(online() / kCurrentFile));
-  }
+  auto s = Materialize(project_, *con_, {.as_of = kAsOf});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("id 1 has duplicate spine rows"), std::string::npos)
+      << s.status().message();
+  EXPECT_FALSE(fs::exists(online() / kCurrentFile));
   // A duplicate of a row that is not the latest is harmless.
   loans.pop_back();
   loans.push_back(loans[0]);  // loan 1000, before 1001
   WriteSilver(loans, Profile());
-  for (const bool by_scan : {false, true}) {
-    auto s = Materialize(project_, *con_, {.as_of = kAsOf, .latest_spine_by_scan = by_scan});
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-  }
+  s = Materialize(project_, *con_, {.as_of = kAsOf});
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
 }
 
 TEST_F(OnlineStoreTest, RowsDatedAfterAsOfDoNotChangeTheSnapshot) {

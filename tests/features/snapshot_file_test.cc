@@ -19,25 +19,25 @@ namespace {
 namespace fs = std::filesystem;
 constexpr double kNull = std::numeric_limits<double>::quiet_NaN();
 
-db::ColumnarTable::Column Text(std::string name, std::vector<int32_t> codes,
-                               std::vector<std::string> dictionary) {
-  db::ColumnarTable::Column c;
+SnapshotTable::Column Text(std::string name, std::vector<int32_t> codes,
+                           std::vector<std::string> dictionary) {
+  SnapshotTable::Column c;
   c.name = std::move(name);
-  c.type = db::Type::kVarchar;
+  c.text = true;
   c.codes = std::move(codes);
   c.dictionary = std::move(dictionary);
   return c;
 }
 
-db::ColumnarTable::Column Numbers(std::string name, std::vector<double> numbers) {
-  db::ColumnarTable::Column c;
+SnapshotTable::Column Numbers(std::string name, std::vector<double> numbers) {
+  SnapshotTable::Column c;
   c.name = std::move(name);
   c.numbers = std::move(numbers);
   return c;
 }
 
-db::ColumnarTable Small() {
-  db::ColumnarTable t;
+SnapshotTable Small() {
+  SnapshotTable t;
   t.rows = 3;
   t.columns.push_back(Text("id", {0, 1, 2}, {"a", "b", "c"}));
   t.columns.push_back(Numbers("x", {0.1, kNull, -3}));
@@ -75,7 +75,7 @@ TEST(SnapshotFile, BinarySizeAndDigestAreThoseOfTheFileEvenPastTheBuffers) {
   EXPECT_EQ(small->sha256, *Sha256File(path));
 
   // 600k rows x 3 numbers is about 19 MB: several flushes of the two 8 MB buffers.
-  db::ColumnarTable big;
+  SnapshotTable big;
   big.rows = 600'000;
   std::vector<int32_t> codes(big.rows);
   std::vector<std::string> ids(big.rows);

@@ -12,7 +12,7 @@
 
 #include "core/files.h"
 #include "core/json.h"
-#include "features/online_store.h"
+#include "features/online_snapshot.h"
 #include "http_client.h"
 #include "registry/registry.h"
 #include "serving/server.h"

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "core/json.h"
-#include "features/online_store.h"
+#include "features/online_snapshot.h"
 #include "http_client.h"
 #include "model/package.h"
 #include "model/reasons.h"
