@@ -1,3 +1,7 @@
+// Longer than the house's ~600 lines on purpose: this file is the one owner of DuckDB's C API
+// (the only includer of duckdb.h), and keeping every handle, result conversion and the row
+// source together keeps that boundary in one place.
+
 #include "db/database.h"
 
 #include <duckdb.h>

@@ -1,3 +1,6 @@
+// Slightly over the house's ~600 lines: the two passes of one ingest share the Ingester's
+// state (spill files, key marks, counts); the reader, cleaning and spill live in their own files.
+
 #include "ingest/ingest.h"
 
 #include <atomic>

@@ -1,3 +1,7 @@
+// Longer than the house's ~600 lines on purpose: every candidate family, the search and the
+// selection share one Context (encoded splits, labels, options), and splitting them would
+// turn that context into a public type of the module.
+
 #include "training/trainer.h"
 
 #include <algorithm>
