@@ -2,6 +2,7 @@
 // by historical retrieval (docs/features.md, docs/labels.md).
 
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/commands.h"
 #include "core/progress.h"
@@ -78,12 +79,20 @@ int RunFeatures(const GlobalFlags& global, const FeaturesFlags& flags, const std
   if (Status s = ParseMonthFlag(flags.to, "--to", to); !s.ok()) return ReportFailure(s, kExitUsage);
   if (Status s = features::CheckFeatureSet(*project); !s.ok()) return ReportFailure(s, kExitUsage);
 
-  auto database = db::Database::Open(":memory:");
+  // Project SQL runs on this database: it may touch the project's folders only.
+  db::Options db_options;
+  db_options.allowed_directories = project->DataDirectories();
+  if (sub == "training-set") {
+    // The events file and the output may live outside the project's folders.
+    for (const std::string& f : {flags.events, flags.out}) {
+      if (!f.empty()) db_options.allowed_directories.push_back(std::filesystem::absolute(f).parent_path());
+    }
+  }
+  auto database = db::Database::Open(":memory:", db_options);
   if (!database.ok()) return ReportFailure(database.status());
   auto con = database->Connect();
   if (!con.ok()) return ReportFailure(con.status());
   const datamart::Datamart mart(project->workspace.datamart());
-  mart.RemoveStaleTemporaries();
   // Expressions are compiled against the real silver schemas before any work starts.
   if (Status s = features::ValidateFeatures(*project, mart, *con); !s.ok()) {
     return ReportFailure(s, s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailed);

@@ -47,7 +47,10 @@ int RunMaterialize(const GlobalFlags& global, const MaterializeFlags& flags) {
   }
   if (Status s = features::CheckFeatureSet(*project); !s.ok()) return ReportFailure(s, kExitUsage);
 
-  auto database = db::Database::Open(":memory:");
+  // Project SQL runs on this database: it may touch the project's folders only.
+  db::Options db_options;
+  db_options.allowed_directories = project->DataDirectories();
+  auto database = db::Database::Open(":memory:", db_options);
   if (!database.ok()) return ReportFailure(database.status());
   auto con = database->Connect();
   if (!con.ok()) return ReportFailure(con.status());

@@ -107,6 +107,8 @@ int RunQuality(const GlobalFlags& global, const QualityFlags& flags) {
   }
   auto suites = SelectSuites(*project, flags);
   if (!suites.ok()) return ReportFailure(suites.status(), kExitUsage);
+  // The suites' SQL is checked (as check-config does) before any data is read.
+  if (Status s = quality::CheckSuites(*project); !s.ok()) return ReportFailure(s, kExitUsage);
   const datamart::Datamart mart(project->workspace.datamart());
   std::map<Month, std::vector<const config::ExpectationSuite*>> plan;
   for (const auto& s : *suites) {
@@ -124,7 +126,10 @@ int RunQuality(const GlobalFlags& global, const QualityFlags& flags) {
     return ReportFailure(NotFoundError("no partitions to check (run riskpipe ingest first)"));
   }
 
-  auto database = db::Database::Open(":memory:");
+  // Project SQL runs on this database: it may touch the project's folders only.
+  db::Options db_options;
+  db_options.allowed_directories = project->DataDirectories();
+  auto database = db::Database::Open(":memory:", db_options);
   if (!database.ok()) return ReportFailure(database.status());
   auto con = database->Connect();
   if (!con.ok()) return ReportFailure(con.status());

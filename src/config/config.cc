@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
@@ -204,6 +205,19 @@ const Source* Project::FindSource(std::string_view name) const {
     if (s.name == name) return &s;
   }
   return nullptr;
+}
+
+std::vector<fs::path> Project::DataDirectories() const {
+  std::vector<fs::path> dirs = {workspace.root(), config_path.parent_path(), expectations_dir};
+  for (const Source& s : sources) dirs.push_back(s.file.parent_path());
+  if (model && model->dataset) dirs.push_back(model->dataset->file.parent_path());
+  std::vector<fs::path> out;
+  for (const fs::path& d : dirs) {
+    if (d.empty()) continue;
+    const fs::path n = fs::absolute(d).lexically_normal();
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  }
+  return out;
 }
 
 StatusOr<Project> ParseProject(std::string_view yaml_text, const fs::path& origin) {

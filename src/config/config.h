@@ -110,6 +110,11 @@ struct Project {
   ReasonCodesDef reason_codes;  // config/reason_codes.h
 
   const Source* FindSource(std::string_view name) const;
+  // The folders riskpipe itself reads and writes for this project, absolute: the workspace,
+  // the project file's folder, the expectations folder and each source's and the model
+  // dataset's folder. The databases that run project SQL may touch files only there
+  // (db::Options::allowed_directories).
+  std::vector<std::filesystem::path> DataDirectories() const;
 };
 
 // Loads and validates a project file. Relative paths resolve against the file's folder

@@ -11,7 +11,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <random>
 #include <string>
+#include <unordered_map>
 
 #include "core/memory.h"
 
@@ -207,7 +210,26 @@ StatusOr<Database> Database::Open(const std::string& path, const Options& option
     return UnavailableError("duckdb: cannot open " + (p ? path : std::string(":memory:")) + ": " +
                             msg);
   }
-  return Database(std::move(impl));
+  Database database(std::move(impl));
+  if (!options.allowed_directories.empty()) {
+    // allowed_directories is a list setting the C config API does not take; these three are
+    // global, so one connection sets them for every later one.
+    std::vector<std::filesystem::path> dirs = options.allowed_directories;
+    if (!options.temp_directory.empty()) dirs.push_back(options.temp_directory);
+    std::string list;
+    for (const std::filesystem::path& dir : dirs) {
+      std::error_code ec;
+      std::string d = std::filesystem::absolute(dir, ec).lexically_normal().string();
+      if (ec || d.empty()) return InvalidArgumentError("duckdb: bad allowed directory " + dir.string());
+      if (d.back() != '/') d += '/';
+      list += (list.empty() ? "" : ", ") + QuoteLiteral(d);
+    }
+    ASSIGN_OR_RETURN(Connection con, database.Connect());
+    RETURN_IF_ERROR(con.Execute("SET allowed_directories = [" + list +
+                                "]; SET enable_external_access = false; "
+                                "SET lock_configuration = true;"));
+  }
+  return database;
 }
 
 // ---- Connection ----
@@ -820,6 +842,38 @@ namespace {
 
 constexpr char kRowSourceFunction[] = "riskpipe_row_source";
 
+// The live row sources by handle. Handles are random, so SQL text cannot name a source it was
+// not given, and an unknown handle is refused instead of dereferenced.
+class RowSourceHandles {
+ public:
+  static RowSourceHandles& Get() {
+    static RowSourceHandles* handles = new RowSourceHandles;  // never destroyed: see ~RowSource
+    return *handles;
+  }
+  uint64_t Add(RowSource* source) {
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t h = 0;
+    while (h == 0 || sources_.count(h) != 0) h = random_();
+    sources_.emplace(h, source);
+    return h;
+  }
+  void Remove(uint64_t handle) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sources_.erase(handle);
+  }
+  RowSource* Find(uint64_t handle) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sources_.find(handle);
+    return it == sources_.end() ? nullptr : it->second;
+  }
+
+ private:
+  RowSourceHandles() : random_(std::random_device{}()) {}
+  std::mutex mu_;
+  std::mt19937_64 random_;
+  std::unordered_map<uint64_t, RowSource*> sources_;
+};
+
 struct RowSourceBind {
   RowSource* source;
   std::vector<Type> types;
@@ -827,8 +881,13 @@ struct RowSourceBind {
 
 void RowSourceBindCallback(duckdb_bind_info info) {
   duckdb_value v = duckdb_bind_get_parameter(info, 0);
-  auto* source = reinterpret_cast<RowSource*>(static_cast<intptr_t>(duckdb_get_int64(v)));
+  const uint64_t handle = duckdb_get_uint64(v);
   duckdb_destroy_value(&v);
+  RowSource* source = RowSourceHandles::Get().Find(handle);
+  if (source == nullptr) {
+    duckdb_bind_set_error(info, "riskpipe_row_source: no row source has this handle");
+    return;
+  }
   auto* bind = new RowSourceBind{source, {}};
   for (const auto& [name, type] : source->Schema()) {
     duckdb_logical_type t = duckdb_create_logical_type(ToDuckType(type));
@@ -857,17 +916,19 @@ void RowSourceFunctionCallback(duckdb_function_info info, duckdb_data_chunk outp
 
 }  // namespace
 
-std::string RowSourceSql(RowSource* source) {
-  return std::string(kRowSourceFunction) + "(" +
-         std::to_string(static_cast<int64_t>(reinterpret_cast<intptr_t>(source))) + "::BIGINT)";
+RowSource::RowSource() : handle_(RowSourceHandles::Get().Add(this)) {}
+RowSource::~RowSource() { RowSourceHandles::Get().Remove(handle_); }
+
+std::string RowSourceSql(const RowSource* source) {
+  return std::string(kRowSourceFunction) + "(" + std::to_string(source->handle_) + "::UBIGINT)";
 }
 
 Status Connection::RegisterRowSourceFunction() {
   duckdb_table_function f = duckdb_create_table_function();
   duckdb_table_function_set_name(f, kRowSourceFunction);
-  duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
-  duckdb_table_function_add_parameter(f, bigint);
-  duckdb_destroy_logical_type(&bigint);
+  duckdb_logical_type handle = duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT);
+  duckdb_table_function_add_parameter(f, handle);
+  duckdb_destroy_logical_type(&handle);
   duckdb_table_function_set_bind(f, RowSourceBindCallback);
   duckdb_table_function_set_init(f, RowSourceInitCallback);
   duckdb_table_function_set_function(f, RowSourceFunctionCallback);

@@ -35,6 +35,11 @@ struct Options {
   std::string memory_limit;
   // Spill folder for larger-than-memory work; empty keeps DuckDB's default.
   std::filesystem::path temp_directory;
+  // When non-empty, SQL run on the database may read and write files only below these
+  // folders (absolute, compared as written: DuckDB's allowed_directories with
+  // enable_external_access=false), and its configuration is locked (lock_configuration), so
+  // no statement can widen it again. For databases that run SQL text from project files.
+  std::vector<std::filesystem::path> allowed_directories;
 };
 
 // One cell of a query result. Dates are riskpipe Dates, timestamps microseconds since epoch.
@@ -141,19 +146,31 @@ class ChunkBuilder;
 // A stream of rows that DuckDB pulls from C++ code, chunk by chunk, without staging them in
 // a table first: query it as `SELECT ... FROM <RowSourceSql(source)>`. Used to stream data
 // straight into Parquet. Implementations are called from the thread running the query.
+//
+// No pointer travels through SQL: each source registers itself, for its lifetime, in a
+// process-wide handle table under a random 64-bit handle, and the table function looks the
+// handle up (an unknown handle is a binder error). Only the code holding the source learns
+// its handle (RowSourceSql).
 class RowSource {
  public:
-  virtual ~RowSource() = default;
+  RowSource();
+  virtual ~RowSource();
+  RowSource(const RowSource&) = delete;
+  RowSource& operator=(const RowSource&) = delete;
   // Column names and types, fixed for the source's life.
   virtual const std::vector<std::pair<std::string, Type>>& Schema() const = 0;
   // Appends up to ChunkBuilder::kCapacity rows to `chunk` (which arrives empty). Leaving it
   // empty ends the stream. An error aborts the query with its message.
   virtual Status Fill(ChunkBuilder& chunk) = 0;
+
+ private:
+  friend std::string RowSourceSql(const RowSource* source);
+  uint64_t handle_;
 };
 
 // The SQL table expression that reads `source` on a connection of the same process. The
 // source must outlive the query.
-std::string RowSourceSql(RowSource* source);
+std::string RowSourceSql(const RowSource* source);
 
 class Connection {
  public:

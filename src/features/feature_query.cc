@@ -5,6 +5,8 @@
 #include <regex>
 #include <set>
 
+#include "db/expression_check.h"
+
 namespace riskpipe::features {
 namespace {
 
@@ -203,6 +205,20 @@ Status CheckFeatureSet(const config::Project& project) {
                                    ": no `features:` section (see docs/features.md)");
   }
   const std::set<std::string> reserved = {set.spine.key, set.spine.entity, kDecisionDate};
+  if (!set.spine.where.empty()) {
+    const config::Source* src = project.FindSource(set.spine.source);
+    if (src == nullptr) {
+      return InvalidArgumentError(project.config_path.string() + ": features.spine: unknown source " +
+                                  set.spine.source);
+    }
+    db::ExpressionRules rules;
+    rules.columns = config::SilverColumns(*src);
+    if (Status s = db::CheckExpression(set.spine.where, rules); !s.ok()) {
+      return InvalidArgumentError(project.config_path.string() + ":" +
+                                  std::to_string(set.spine.line) +
+                                  ": features.spine.where: " + s.message());
+    }
+  }
   for (const FeatureView& v : set.views) {
     const std::string where = project.config_path.string() + ":" + std::to_string(v.line) +
                               ": feature view \"" + v.name + "\": ";
@@ -212,9 +228,20 @@ Status CheckFeatureSet(const config::Project& project) {
                                     "\" is reserved (key, entity, decision_date or _asof_*)");
       }
     }
-    if (v.kind == ViewKind::kSpine) continue;
     const config::Source* src = project.FindSource(v.source);
     if (src == nullptr) return InvalidArgumentError(where + "unknown source " + v.source);
+    // Project SQL is parsed, not trusted (db/expression_check.h).
+    db::ExpressionRules rules;
+    rules.columns = config::SilverColumns(*src);
+    rules.columns.insert(kDecisionDate);
+    for (const auto& f : v.features) {
+      if (Status s = db::CheckExpression(f.expr, rules); !s.ok()) {
+        return InvalidArgumentError(project.config_path.string() + ":" + std::to_string(f.line) +
+                                    ": feature view \"" + v.name + "\", feature \"" + f.name +
+                                    "\": expr: " + s.message());
+      }
+    }
+    if (v.kind == ViewKind::kSpine) continue;
     if (v.event_time == datamart::kPartitionColumn &&
         src->date_column != datamart::kPartitionColumn) {
       return InvalidArgumentError(

@@ -17,6 +17,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Every step's SQL (project SQL among it) runs on databases that may touch the project's
+// folders only.
+db::Options ProjectSqlOptions(const config::Project& project) {
+  db::Options options;
+  options.allowed_directories = project.DataDirectories();
+  return options;
+}
+
 struct Declared {
   StepDef def;
   StepFactory make;
@@ -123,7 +131,7 @@ StatusOr<db::Connection*> Env::Connection(int lane) {
   std::lock_guard<std::mutex> lock(lanes_mu_);
   auto it = lanes_.find(lane);
   if (it == lanes_.end()) {
-    ASSIGN_OR_RETURN(db::Database database, db::Database::Open(":memory:"));
+    ASSIGN_OR_RETURN(db::Database database, db::Database::Open(":memory:", ProjectSqlOptions(project)));
     ASSIGN_OR_RETURN(db::Connection connection, database.Connect());
     it =
         lanes_
@@ -145,7 +153,7 @@ StatusOr<RunSummary> Run(const config::Project& project, const RunOptions& optio
   settings.retries = project.pipeline.retries;
   settings.backoff_seconds = project.pipeline.backoff_seconds;
   ASSIGN_OR_RETURN(registry::Registry registry, registry::Registry::Open(project.workspace));
-  ASSIGN_OR_RETURN(db::Database database, db::Database::Open(":memory:"));
+  ASSIGN_OR_RETURN(db::Database database, db::Database::Open(":memory:", ProjectSqlOptions(project)));
   ASSIGN_OR_RETURN(db::Connection con, database.Connect());
   Env env(project, options, registry, con);
   // Temporaries a killed run left behind: litter only, since every write renames into place.

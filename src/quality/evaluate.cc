@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <set>
 
+#include "db/expression_check.h"
 #include "quality/internal.h"
 #include "quality/quality.h"
 
@@ -229,6 +230,37 @@ StatusOr<datamart::Layer> ParseLayer(std::string_view name) {
   return InvalidArgumentError("unknown layer \"" + std::string(name) + "\"");
 }
 
+Status CheckSuite(const ExpectationSuite& suite, const std::set<std::string>* columns) {
+  db::ExpressionRules rules;
+  if (columns != nullptr) {
+    rules.columns = *columns;
+  } else {
+    rules.any_column = true;
+  }
+  for (const Expectation& e : suite.expectations) {
+    if (e.expression.empty()) continue;
+    if (Status s = db::CheckExpression(e.expression, rules); !s.ok()) {
+      return internal::ExpectationError(suite, e, "expression: " + s.message());
+    }
+  }
+  return OkStatus();
+}
+
+Status CheckSuites(const config::Project& project) {
+  ASSIGN_OR_RETURN(std::vector<ExpectationSuite> suites,
+                   config::LoadExpectationSuites(project.expectations_dir));
+  for (const ExpectationSuite& suite : suites) {
+    const config::Source* source = project.FindSource(suite.table);
+    if (suite.layer == "silver" && source != nullptr) {
+      const std::set<std::string> columns = config::SilverColumns(*source);
+      RETURN_IF_ERROR(CheckSuite(suite, &columns));
+    } else {
+      RETURN_IF_ERROR(CheckSuite(suite));
+    }
+  }
+  return OkStatus();
+}
+
 StatusOr<SuiteResult> EvaluateSuite(db::Connection& con, const datamart::Datamart& mart,
                                     const ExpectationSuite& suite, Month month) {
   const auto start = std::chrono::steady_clock::now();
@@ -252,6 +284,7 @@ StatusOr<SuiteResult> EvaluateSuite(db::Connection& con, const datamart::Datamar
     ASSIGN_OR_RETURN(schema, Describe(con, kCurrentView));
     std::set<std::string> columns;
     for (const auto& [name, type] : schema) columns.insert(name);
+    RETURN_IF_ERROR(CheckSuite(suite, &columns));
     for (const Expectation& e : suite.expectations) {
       RETURN_IF_ERROR(CheckColumns(suite, e, columns));
       batch.first.push_back(AddToBatch(batch, e));

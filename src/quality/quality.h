@@ -8,10 +8,12 @@
 
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
 #include "config/expectations.h"
 #include "core/date.h"
 #include "core/status.h"
@@ -61,6 +63,17 @@ struct SuiteResult {
 
 // The datamart layer of a suite ("silver" -> kSilver). InvalidArgument for other names.
 StatusOr<datamart::Layer> ParseLayer(std::string_view name);
+
+// Parses every SQL `expression:` of `suite` (db::CheckExpression): exactly one scalar
+// expression, no subquery, no table function, no file access. With `columns`, it may name
+// only those columns; without, any column (the partition's schema decides when it runs).
+// InvalidArgument "<suite file>:<line>: expectation <name>: expression: <problem>".
+Status CheckSuite(const config::ExpectationSuite& suite,
+                  const std::set<std::string>* columns = nullptr);
+
+// Loads every suite of the project's expectations folder and checks it (CheckSuite; a silver
+// suite of a configured source against that source's columns). What `check-config` runs.
+Status CheckSuites(const config::Project& project);
 
 // Evaluates every expectation of `suite` over its table's partition for `month`. When the
 // partition is missing, freshness fails and the other expectations are skipped.

@@ -146,6 +146,64 @@ TEST(RowSource, ErrorAbortsTheQueryWithItsMessage) {
   EXPECT_NE(t.status().message().find("source broke"), std::string::npos) << t.status().message();
 }
 
+// SQL text can name a row source only by the random handle its owner was given; any other
+// number is refused at bind time instead of being dereferenced.
+TEST(RowSource, AnUnknownHandleIsRefusedNotDereferenced) {
+  auto db = Database::Open(":memory:");
+  auto con = db->Connect();
+  CountingSource source(10);
+  EXPECT_FALSE(con->Query("SELECT count(*) FROM riskpipe_row_source(4242)").ok());
+  for (const char* sql : {"SELECT count(*) FROM riskpipe_row_source(4242::UBIGINT)",
+                          "SELECT count(*) FROM riskpipe_row_source(0::UBIGINT)",
+                          "SELECT count(*) FROM riskpipe_row_source(18446744073709551615::UBIGINT)"}) {
+    auto t = con->Query(sql);
+    ASSERT_FALSE(t.ok()) << sql;
+    EXPECT_NE(t.status().message().find("no row source has this handle"), std::string::npos)
+        << t.status().message();
+  }
+  // A destroyed source's handle is gone too.
+  std::string sql;
+  {
+    CountingSource gone(3);
+    sql = "SELECT count(*) FROM " + RowSourceSql(&gone);
+    EXPECT_TRUE(con->Query(sql).ok());
+  }
+  EXPECT_FALSE(con->Query(sql).ok());
+  EXPECT_TRUE(con->Query("SELECT count(*) FROM " + RowSourceSql(&source)).ok());
+}
+
+TEST(Database, AllowedDirectoriesConfineFilesAndLockTheConfiguration) {
+  testing::TempDir dir;
+  const std::filesystem::path inside = dir.path() / "inside";
+  std::filesystem::create_directories(inside);
+  const std::filesystem::path outside = dir.Write("outside/secret.txt", "secret");
+  Options options;
+  options.allowed_directories = {inside};
+  auto db = Database::Open(":memory:", options);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto con = db->Connect();
+  const std::string file = QuoteLiteral((inside / "t.parquet").string());
+  ASSERT_TRUE(con->Execute("COPY (SELECT 7 AS v) TO " + file + " (FORMAT parquet)").ok());
+  auto n = con->QueryInt("SELECT v FROM read_parquet(" + file + ")");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 7);
+  for (const std::string& sql :
+       {"SELECT content FROM read_text(" + QuoteLiteral(outside.string()) + ")",
+        std::string("SELECT content FROM read_text('/etc/hostname')"),
+        "SELECT content FROM read_text(" +
+            QuoteLiteral((inside / ".." / "outside" / "secret.txt").string()) + ")"}) {
+    auto t = con->Query(sql);
+    ASSERT_FALSE(t.ok()) << sql;
+    EXPECT_NE(t.status().message().find("disabled by configuration"), std::string::npos)
+        << t.status().message();
+  }
+  // No statement can widen it again, on this connection or another.
+  EXPECT_FALSE(con->Execute("SET enable_external_access = true").ok());
+  auto other = db->Connect();
+  EXPECT_FALSE(other->Execute("SET allowed_directories = ['/']").ok());
+  EXPECT_FALSE(other->Query("SELECT content FROM read_text('/etc/hostname')").ok());
+}
+
 TEST(Database, FileDatabasePersists) {
   testing::TempDir dir;
   const std::string path = (dir.path() / "x.duckdb").string();
