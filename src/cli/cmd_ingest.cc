@@ -78,7 +78,6 @@ int RunIngest(const GlobalFlags& global, const IngestFlags& flags) {
   }
 
   const datamart::Datamart mart(project->workspace.datamart());
-  mart.RemoveStaleTemporaries();
   auto meta = metastore::Metastore::Open(project->workspace.metastore());
   if (!meta.ok()) return ReportFailure(meta.status());
   (void)meta->MarkInterrupted();

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "core/status.h"
+#include "core/workspace_lock.h"
 
 namespace riskpipe::cli {
 
@@ -22,7 +23,17 @@ inline constexpr int kExitPaused = 3;  // the pipeline waits for a person (model
 struct GlobalFlags {
   std::string config_path = "riskpipe.yaml";
   bool quiet = false;
+  double wait_seconds = 0;  // --wait: how long a writer waits for the workspace lock
 };
+
+// Whether `command` (with its subcommand, e.g. "models approve") writes to the workspace and
+// so must hold the workspace lock (core/workspace_lock.h).
+bool IsWriter(const std::string& command, const std::string& sub);
+// Takes the workspace lock of the project named by --config into `lock`. Returns an exit code
+// when the command must stop (1: another writer holds it); nullopt to go on, also when the
+// project does not load (the command then reports that itself).
+std::optional<int> LockWorkspace(const GlobalFlags& flags, const std::string& command,
+                                 std::optional<WorkspaceLock>& lock);
 
 // Loads the project named by --config; prints the error and returns nullopt on failure.
 std::optional<config::Project> LoadProjectOrReport(const GlobalFlags& flags);

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -45,6 +46,10 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", global.quiet,
                "No progress lines or informational output (progress is also off when stderr "
                "is not a terminal)");
+  app.add_option("--wait", global.wait_seconds,
+                 "A command that writes waits up to SECONDS for another riskpipe command "
+                 "writing to the same workspace to finish (default: fail at once, exit 1)")
+      ->check(CLI::Range(0.0, 86400.0));
   app.set_version_flag("-V,--version", VersionText(), "Print riskpipe, DuckDB and XGBoost versions");
 
   SynthFlags synth;
@@ -94,6 +99,16 @@ int main(int argc, char** argv) {
   riskpipe::SetConsoleOptions({.quiet = global.quiet});
 
   const std::string cmd = app.get_subcommands().front()->get_name();
+  const auto subcommands = app.get_subcommands().front()->get_subcommands();
+  const std::string sub = subcommands.empty() ? "" : subcommands.front()->get_name();
+  // One writer per workspace: held until this function returns.
+  std::optional<riskpipe::WorkspaceLock> lock;
+  if (IsWriter(cmd, sub)) {
+    if (cmd != "synth" || synth.out.empty()) {
+      const std::string what = sub.empty() ? cmd : cmd + " " + sub;
+      if (auto code = LockWorkspace(global, what, lock)) return *code;
+    }
+  }
   if (cmd == "synth") return RunSynth(global, synth);
   if (cmd == "ingest") return RunIngest(global, ingest);
   if (cmd == "status") return RunStatus(global, status);
@@ -111,14 +126,8 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return RunServe(global, serve);
   if (cmd == "report") return RunReport(global, report);
   if (cmd == "init") return RunInit(global, init);
-  if (cmd == "models") {
-    const auto subs = app.get_subcommands().front()->get_subcommands();
-    return RunModels(global, models, subs.empty() ? "" : subs.front()->get_name());
-  }
-  if (cmd == "features") {
-    const auto subs = app.get_subcommands().front()->get_subcommands();
-    return RunFeatures(global, features, subs.empty() ? "" : subs.front()->get_name());
-  }
+  if (cmd == "models") return RunModels(global, models, sub);
+  if (cmd == "features") return RunFeatures(global, features, sub);
   std::fprintf(stderr, "riskpipe: unknown command %s\n", cmd.c_str());
   return kExitUsage;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <vector>
 
 namespace riskpipe::config::internal {
@@ -133,6 +134,46 @@ Status YamlMap::ReadInt(const std::string& key, int64_t& out, int64_t minimum) {
   return OkStatus();
 }
 
+namespace {
+
+// yaml-cpp keeps every entry of a mapping that repeats a key, and lookups then see only one of
+// them: a file that says `project:` twice would silently mean one of the two. Refused instead,
+// naming both lines.
+// `budget` bounds the walk: aliases share nodes, so a small file can expand to billions.
+Status CheckNoDuplicateKeys(const YAML::Node& node, const std::string& origin, int depth,
+                            int64_t& budget) {
+  if (--budget < 0) {
+    return InvalidArgumentError(origin + ": more than 1000000 YAML nodes (after aliases)");
+  }
+  if (depth > 100) {
+    return InvalidArgumentError(origin + ":" + std::to_string(node.Mark().line + 1) +
+                                ": nested more than 100 levels deep");
+  }
+  if (node.IsSequence()) {
+    for (const YAML::Node& child : node) {
+      RETURN_IF_ERROR(CheckNoDuplicateKeys(child, origin, depth + 1, budget));
+    }
+  } else if (node.IsMap()) {
+    std::map<std::string, int> first_line;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const int line = it->first.Mark().line + 1;
+      if (it->first.IsScalar()) {
+        const auto [seen, inserted] = first_line.emplace(it->first.Scalar(), line);
+        if (!inserted) {
+          return InvalidArgumentError(origin + ":" + std::to_string(line) + ": key \"" +
+                                      Excerpt(it->first.Scalar(), 100) +
+                                      "\" is given twice (first on line " +
+                                      std::to_string(seen->second) + ")");
+        }
+      }
+      RETURN_IF_ERROR(CheckNoDuplicateKeys(it->second, origin, depth + 1, budget));
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 StatusOr<YAML::Node> LoadYamlDocument(std::string_view text, const std::string& origin) {
   YAML::Node root;
   try {
@@ -142,6 +183,8 @@ StatusOr<YAML::Node> LoadYamlDocument(std::string_view text, const std::string& 
                                 ": not valid YAML: " + e.msg);
   }
   if (!root.IsDefined() || root.IsNull()) return InvalidArgumentError(origin + ": the file is empty");
+  int64_t budget = 1000000;
+  RETURN_IF_ERROR(CheckNoDuplicateKeys(root, origin, 0, budget));
   return root;
 }
 

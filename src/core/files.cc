@@ -1,9 +1,11 @@
 #include "core/files.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -80,16 +82,36 @@ StatusOr<std::string> ReadFile(const fs::path& path) {
   return ss.str();
 }
 
-int RemoveStaleTempFiles(const fs::path& dir) {
+pid_t TempFileOwner(std::string_view filename) {
+  if (filename.size() < 2 || filename[0] != '.') return 0;
+  const size_t at = filename.find(".tmp-");
+  if (at == std::string_view::npos) return 0;
+  pid_t pid = 0;
+  for (size_t i = at + 5; i < filename.size() && std::isdigit(static_cast<unsigned char>(filename[i]));
+       ++i) {
+    if (pid > 400000000) return 0;
+    pid = pid * 10 + (filename[i] - '0');
+  }
+  return pid;
+}
+
+bool ProcessAlive(pid_t pid) {
+  if (pid <= 0) return false;
+  return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int RemoveStaleTempFiles(const fs::path& dir, bool recursive) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) return 0;
   std::vector<fs::path> stale;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
     const std::string name = it->path().filename().string();
+    if (!recursive) it.disable_recursion_pending();
     if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos) {
-      stale.push_back(it->path());
       it.disable_recursion_pending();
+      const pid_t owner = TempFileOwner(name);
+      if (owner != ::getpid() && !ProcessAlive(owner)) stale.push_back(it->path());
     }
   }
   int removed = 0;

@@ -24,6 +24,11 @@ enum class StatusCode {
 
 std::string_view StatusCodeName(StatusCode code);
 
+// `text` as it may appear in an error message: whole when at most `max_bytes` long, else its
+// first `max_bytes` bytes (cut at a UTF-8 character boundary) followed by "... (N bytes)".
+// Messages quote input through this, so a 10 MB line never becomes a 10 MB message.
+std::string Excerpt(std::string_view text, size_t max_bytes = 200);
+
 class [[nodiscard]] Status {
  public:
   Status() = default;

@@ -45,7 +45,10 @@ class Workspace {
   // Monitoring's cached development reference of each model.
   std::filesystem::path monitoring_reference() const { return root_ / "monitoring" / "reference"; }
   // Scratch space of running commands (ingest's month spill files); never read across runs.
+  // Emptied by each writer when it takes the workspace lock.
   std::filesystem::path tmp() const { return root_ / "tmp"; }
+  // The file the one writer locks (core/workspace_lock.h); it names the holder.
+  std::filesystem::path lock_file() const { return root_ / "riskpipe.lock"; }
 
   // A path the user gave relative to the workspace (log folders), or an absolute one as is.
   std::filesystem::path Resolve(const std::filesystem::path& p) const {

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "core/files.h"
+#include "core/json.h"
 
 namespace riskpipe::datamart {
 namespace fs = std::filesystem;
@@ -114,6 +115,62 @@ Status Datamart::DeletePartition(Layer layer, std::string_view table, Date parti
   return OkStatus();
 }
 
-int Datamart::RemoveStaleTemporaries() const { return RemoveStaleTempFiles(root_); }
+Status Datamart::PublishTogether(const std::vector<Staged>& staged, std::string_view name,
+                                 const std::function<void(int)>& after_rename) const {
+  // Paths are kept relative to the datamart root, so a moved workspace still recovers.
+  Json files = Json::array();
+  for (const Staged& s : staged) {
+    files.push_back({{"staged", s.tmp.lexically_relative(root_).string()},
+                     {"target", s.target.lexically_relative(root_).string()}});
+  }
+  const fs::path journal = JournalDir() / (std::string(name) + ".json");
+  RETURN_IF_ERROR(WriteFileAtomic(journal, Json{{"files", files}}.dump(1) + "\n"));
+  if (after_rename) after_rename(-1);
+  for (size_t i = 0; i < staged.size(); ++i) {
+    RETURN_IF_ERROR(Publish(staged[i]));
+    if (after_rename) after_rename(static_cast<int>(i));
+  }
+  std::error_code ec;
+  fs::remove(journal, ec);
+  if (ec) return InternalError("cannot remove " + journal.string() + ": " + ec.message());
+  return OkStatus();
+}
+
+StatusOr<int> Datamart::RecoverPublishes() const {
+  int completed = 0;
+  std::error_code ec;
+  std::vector<fs::path> journals;
+  for (auto it = fs::directory_iterator(JournalDir(), ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->path().extension() == ".json" && it->path().filename().string()[0] != '.') {
+      journals.push_back(it->path());
+    }
+  }
+  std::sort(journals.begin(), journals.end());
+  for (const fs::path& journal : journals) {
+    ASSIGN_OR_RETURN(Json j, ReadJsonFile(journal));
+    if (!j.contains("files") || !j["files"].is_array()) {
+      return DataLossError(journal.string() + ": not a publication journal");
+    }
+    // Every staged file was complete and reconciled before the journal was written: finish
+    // the renames that did not happen (a missing staged file was renamed already).
+    for (const Json& f : j["files"]) {
+      const fs::path staged = root_ / f.value("staged", std::string());
+      const fs::path target = root_ / f.value("target", std::string());
+      std::error_code exists_ec;
+      if (fs::exists(staged, exists_ec)) RETURN_IF_ERROR(RenameReplace(staged, target));
+    }
+    fs::remove(journal, ec);
+    if (ec) return InternalError("cannot remove " + journal.string() + ": " + ec.message());
+    ++completed;
+  }
+  return completed;
+}
+
+int Datamart::RemoveStaleTemporaries() const {
+  // A journal that cannot be completed keeps its staged files for a person to look at.
+  if (!RecoverPublishes().ok()) return 0;
+  return RemoveStaleTempFiles(root_);
+}
 
 }  // namespace riskpipe::datamart

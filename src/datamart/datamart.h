@@ -6,6 +6,7 @@
 // exactly that partition. Thread-compatible: distinct partitions may be written concurrently.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,21 @@ class Datamart {
   Status Publish(const Staged& staged) const;
   // Removes a staged file that will not be published.
   void Discard(const Staged& staged) const;
+  // Publishes staged partitions that belong together (a month's bronze, silver and
+  // quarantine) as one step: a journal naming every staged file is written (atomically)
+  // first, then each is renamed into place, then the journal is removed. A writer killed
+  // between the renames leaves the journal, and RecoverPublishes completes the renames before
+  // anything reads the tables, so no reader sees layers from two different runs. `name`
+  // identifies the group (e.g. "ingest.loans.2024-03"). `after_rename(i)` (a test seam) runs
+  // after the i-th rename (0-based) and `after_rename(-1)` once the journal is written.
+  Status PublishTogether(const std::vector<Staged>& staged, std::string_view name,
+                         const std::function<void(int)>& after_rename = nullptr) const;
+  // Completes the publications a killed writer left half done (see PublishTogether); returns
+  // how many groups it completed. The workspace's writer calls it before it removes stale
+  // temporaries (which would otherwise take the staged files). Internal when a rename fails.
+  StatusOr<int> RecoverPublishes() const;
+  // Where the publication journals live: <root>/_journal.
+  std::filesystem::path JournalDir() const { return root_ / "_journal"; }
 
   // Runs `select_sql` on `con` and publishes its rows as the partition's Parquet file
   // (zstd), replacing any previous one atomically. The query must not produce a column named
@@ -75,7 +91,8 @@ class Datamart {
   StatusOr<std::string> ReadSql(Layer layer, std::string_view table) const;
   // Removes a partition (atomically: renamed away, then deleted).
   Status DeletePartition(Layer layer, std::string_view table, Date partition) const;
-  // Removes temporaries left by a crashed writer; returns how many.
+  // Completes half-done publications (RecoverPublishes), then removes the temporaries a
+  // crashed writer left; returns how many temporaries were removed.
   int RemoveStaleTemporaries() const;
 
  private:

@@ -81,15 +81,20 @@ StatusOr<TrainingSetSummary> ExportTrainingSet(const config::Project& project, d
     std::filesystem::remove(tmp, ec);
     return s;
   }
+  // A CSV without rows reads back with every column as text: the cast keeps the sum typed.
   const std::string reader = csv ? "read_csv_auto(" : "read_parquet(";
-  ASSIGN_OR_RETURN(db::Table counts,
-                   con.Query("SELECT count(*), count(label), coalesce(sum(label), 0) FROM " +
-                             reader + QuoteLiteral(tmp.string()) + ")"));
+  auto counts = con.Query("SELECT count(*), count(label), coalesce(sum(TRY_CAST(label AS BIGINT)), 0) FROM " +
+                          reader + QuoteLiteral(tmp.string()) + ")");
+  if (!counts.ok()) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    return counts.status();
+  }
   RETURN_IF_ERROR(RenameReplace(tmp, out));
   TrainingSetSummary summary;
-  summary.rows = std::get<int64_t>(counts.rows[0][0]);
-  summary.labelled = std::get<int64_t>(counts.rows[0][1]);
-  const auto& pos = counts.rows[0][2];
+  summary.rows = std::get<int64_t>(counts->rows[0][0]);
+  summary.labelled = std::get<int64_t>(counts->rows[0][1]);
+  const auto& pos = counts->rows[0][2];
   summary.positives = std::holds_alternative<int64_t>(pos) ? std::get<int64_t>(pos)
                       : std::holds_alternative<double>(pos) ? static_cast<int64_t>(std::get<double>(pos))
                                                             : 0;

@@ -55,9 +55,14 @@ std::string BronzeName(const std::string& name) {
   return name == datamart::kPartitionColumn ? name + "_raw" : name;
 }
 
+constexpr std::string_view kDuplicateKey = "duplicate key";
+
 // The reason without the offending value, for summaries: `Age: "-500" is below min 14` ->
-// `Age: is below min 14`.
+// `Age: is below min 14`; `duplicate key ("id") first seen on line 9` -> `duplicate key ("id")`.
 std::string ReasonKind(std::string_view reason) {
+  if (reason.rfind(kDuplicateKey, 0) == 0) {
+    return std::string(reason.substr(0, reason.rfind(" first seen on line")));
+  }
   const size_t a = reason.find('"');
   const size_t b = reason.rfind('"');
   if (a == std::string_view::npos || b == a) return std::string(reason);
@@ -80,9 +85,15 @@ std::string TimestampLiteral(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+
+// Quoted names for a message; header text is input, so each name and the list are bounded.
 std::string ColumnList(const std::vector<std::string>& names) {
+  constexpr size_t kMaxNames = 20;
   std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + db::QuoteIdent(n);
+  for (size_t i = 0; i < names.size() && i < kMaxNames; ++i) {
+    out += (out.empty() ? "" : ", ") + db::QuoteIdent(Excerpt(names[i], 100));
+  }
+  if (names.size() > kMaxNames) out += " and " + std::to_string(names.size() - kMaxNames) + " more";
   return out;
 }
 
@@ -226,7 +237,7 @@ class SilverSource : public db::RowSource {
     }
     if (rec_.duplicate_of >= 0) {
       std::vector<std::string> keys = plan_.source->keys;
-      return "duplicate key (" + ColumnList(keys) + ") first seen on line " +
+      return std::string(kDuplicateKey) + " (" + ColumnList(keys) + ") first seen on line " +
              std::to_string(rec_.duplicate_of);
     }
     return "";
@@ -469,9 +480,13 @@ Status SourceIngestor::PublishMonth(db::Connection& con, int month, MonthStats& 
                          std::to_string(c.quarantined) + " (" + std::to_string(q->rows) +
                          "); nothing published for this partition");
   }
-  RETURN_IF_ERROR(mart.Publish(b));
-  RETURN_IF_ERROR(mart.Publish(*s));
-  RETURN_IF_ERROR(mart.Publish(*q));
+  // The month's three layers appear together or not at all (a kill between the renames is
+  // completed by the next writer: Datamart::RecoverPublishes).
+  RETURN_IF_ERROR(mart.PublishTogether(
+      {b, *s, *q}, "ingest." + source_.name + "." + partition.ToString(),
+      options_.fault_hook ? [&](int i) {
+        options_.fault_hook("publish:" + std::to_string(i + 1));
+      } : std::function<void(int)>()));
   std::error_code ec;
   fs::remove(spill, ec);
   fs::remove(qspill, ec);
@@ -583,7 +598,8 @@ Status MatchHeader(const config::Source& source, const std::vector<std::string>&
   std::map<std::string, int> pos;
   for (size_t i = 0; i < header.size(); ++i) {
     if (!pos.emplace(header[i], static_cast<int>(i)).second) {
-      return InvalidArgumentError("header: column \"" + header[i] + "\" appears twice");
+      return InvalidArgumentError("header: column " + db::QuoteIdent(Excerpt(header[i], 100)) +
+                                  " appears twice");
     }
   }
   std::vector<std::string> missing, unexpected;
@@ -609,7 +625,8 @@ Status MatchHeader(const config::Source& source, const std::vector<std::string>&
   if (!missing.empty()) msg += " missing " + ColumnList(missing) + ";";
   if (!unexpected.empty()) msg += " unexpected " + ColumnList(unexpected) + ";";
   if (missing.size() == 1 && unexpected.size() == 1) {
-    msg += " was \"" + missing[0] + "\" renamed to \"" + unexpected[0] + "\"?";
+    msg += " was " + db::QuoteIdent(Excerpt(missing[0], 100)) + " renamed to " +
+           db::QuoteIdent(Excerpt(unexpected[0], 100)) + "?";
   } else {
     msg.pop_back();
   }

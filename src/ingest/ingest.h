@@ -44,6 +44,10 @@ struct IngestOptions {
   uint64_t split_block_bytes = 8 << 20;
   // Called after each partition is published (all three layers), e.g. to record it.
   std::function<void(const PartitionCounts&)> on_partition;
+  // Test seam: called at named points of a month's publication ("publish:0" once its journal
+  // is written, "publish:1".."publish:3" after the bronze, silver and quarantine renames),
+  // e.g. to kill the process there.
+  std::function<void(const std::string& point)> fault_hook;
 };
 
 struct SourceReport {

@@ -16,6 +16,10 @@
 namespace riskpipe::metastore {
 namespace {
 
+// Errors are stored bounded (core/status.h, Excerpt): a message that quotes a 10 MB input line
+// must not become a 10 MB row.
+constexpr size_t kMaxErrorBytes = 4000;
+
 using Clock = std::chrono::system_clock;
 
 // The error recorded on runs and steps that MarkInterrupted ends.
@@ -208,7 +212,8 @@ Status Metastore::FinishRun(int64_t run_id, RunStatus status, std::string_view e
                      PrepareBound(*db_,
                                   "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4 "
                                   "WHERE run_id = ?1 AND status = 'running'",
-                                  run_id, RunStatusName(status), error, finished_at));
+                                  run_id, RunStatusName(status),
+                                  Excerpt(error, kMaxErrorBytes), finished_at));
     RETURN_IF_ERROR(update.Run());
     if (db_->Changes() == 0) return NotRunning(*db_, "runs", "run_id", "run", run_id);
     return txn.Commit();
@@ -271,7 +276,8 @@ Status Metastore::FinishStep(int64_t step_id, const StepResult& result) {
                      "seconds = MAX(0, (?9 - started_unix_ms) / 1000.0) "
                      "WHERE step_id = ?1 AND status = 'running'",
                      step_id, result.rows_in, result.rows_out, result.rows_quarantined,
-                     RunStatusName(result.status), result.error, result.details_json,
+                     RunStatusName(result.status), Excerpt(result.error, kMaxErrorBytes),
+                     result.details_json,
                      FormatUtcTimestamp(now), UnixMillis(now)));
     RETURN_IF_ERROR(update.Run());
     if (db_->Changes() == 0) return NotRunning(*db_, "steps", "step_id", "step", step_id);

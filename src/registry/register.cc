@@ -75,6 +75,23 @@ std::string UniqueSuffix() {
   return std::to_string(::getpid()) + "-" + std::to_string(ns) + "-" + std::to_string(counter++);
 }
 
+// The pid in a staging folder's name "<name>-<pid>-<ns>-<counter>" (UniqueSuffix), 0 if none.
+pid_t StagingOwner(const std::string& folder) {
+  size_t end = folder.size();
+  for (int dashes = 0; dashes < 2; ++dashes) {
+    end = folder.rfind('-', end - 1);
+    if (end == std::string::npos || end == 0) return 0;
+  }
+  const size_t begin = folder.rfind('-', end - 1);
+  if (begin == std::string::npos) return 0;
+  const std::string digits = folder.substr(begin + 1, end - begin - 1);
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return 0;
+  }
+  return static_cast<pid_t>(std::stol(digits));
+}
+
 }  // namespace
 
 StatusOr<fs::path> Registry::NewStagingDir(std::string_view name) {
@@ -86,7 +103,11 @@ StatusOr<fs::path> Registry::NewStagingDir(std::string_view name) {
   for (auto it = fs::directory_iterator(staging, ec); !ec && it != fs::end(it); it.increment(ec)) {
     std::error_code time_ec;
     const auto touched = fs::last_write_time(it->path(), time_ec);
-    if (time_ec || touched >= cutoff) continue;
+    const bool old = !time_ec && touched < cutoff;
+    const pid_t owner = StagingOwner(it->path().filename().string());
+    // A folder whose maker is gone (a killed train) is litter at once; one of a live process
+    // (a concurrent in-process caller) only when it is old.
+    if (!old && (owner == 0 || owner == ::getpid() || ProcessAlive(owner))) continue;
     if (internal::RemoveTree(it->path())) {
       Warn("removed stale staging folder " + it->path().string());
     }

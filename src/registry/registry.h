@@ -86,7 +86,8 @@ class Registry {
   // ---- Publishing (register.cc) ----
 
   // A new empty folder model_bank/.staging/<name>-<unique>/ for the trainer to write a package
-  // into, then pass to Register. Removes staging folders older than stale_staging_age.
+  // into, then pass to Register. Removes the staging folders of processes that are gone (a
+  // killed train) and any older than stale_staging_age.
   // InvalidArgument for a bad model name (see Register).
   StatusOr<std::filesystem::path> NewStagingDir(std::string_view name);
 

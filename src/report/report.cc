@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/atomic_writer.h"
+#include "core/files.h"
 #include "report/data.h"
 #include "report/pages.h"
 
@@ -74,6 +75,9 @@ StatusOr<Outputs> WriteReports(const config::Project& project, const Options& op
     }
   }
   const fs::path dir = options.out_dir.empty() ? project.workspace.reports() : options.out_dir;
+  // What a killed report left (the PDF's temporary, its log and browser profile): reports
+  // take no workspace lock, so only files whose owner process is gone are removed.
+  RemoveStaleTempFiles(dir, /*recursive=*/false);
 
   auto t0 = Clock::now();
   ASSIGN_OR_RETURN(internal::ReportData data,

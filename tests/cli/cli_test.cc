@@ -141,6 +141,16 @@ TEST(Cli, FeaturesBuildTrainingSetAndMaterializeFromSynthesizedData) {
   }
   EXPECT_EQ(rows, 7 * 20);  // 25 equal cohorts of 20 customers; 2023-01..2023-07
 
+  // Events that match no rows give an empty training set in either format, never an error.
+  const fs::path events = dir.Write("events.csv", "Customer_ID,decision_date\nC1,2030-01-01\n");
+  for (const char* out : {"empty.csv", "empty.parquet"}) {
+    const Result e = RunCli(config + " features training-set --cutoff 2024-01-01 --events " +
+                            events.string() + " --out " + (dir.path() / out).string());
+    EXPECT_EQ(e.exit_code, 0) << out << ": " << e.output;
+    EXPECT_NE(e.output.find(std::string(out) + ": 0 rows, 0 labelled, 0 positive"), std::string::npos)
+        << e.output;
+  }
+
   const Result m = RunCli(config + " materialize --as-of 2024-06-30");
   ASSERT_EQ(m.exit_code, 0) << m.output;
   EXPECT_TRUE(fs::exists(ws / "online" / "CURRENT"));

@@ -46,6 +46,35 @@ TEST(Config, UnknownKeyNamesKeyAndLine) {
       << p.status().message();
 }
 
+TEST(Config, ADuplicatedKeyNamesBothLines) {
+  auto p = Parse(std::string(kMinimal) + "project: q\n");
+  EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find(
+                "riskpipe.yaml:10: key \"project\" is given twice (first on line 1)"),
+            std::string::npos)
+      << p.status().message();
+  // Nested mappings too.
+  p = Parse(Replace(kMinimal, "      - {name: id, type: string}",
+                    "      - {name: id, type: string, type: int}"));
+  EXPECT_NE(p.status().message().find(":8: key \"type\" is given twice (first on line 8)"),
+            std::string::npos)
+      << p.status().message();
+}
+
+TEST(Config, AliasBombsAreBounded) {
+  std::string text = std::string(kMinimal) + "x0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n";
+  for (int i = 1; i < 9; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    text += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev + ", " + prev +
+            ", " + prev + ", " + prev + ", " + prev + ", " + prev + ", " + prev + ", " + prev +
+            ", " + prev + ", " + prev + "]\n";
+  }
+  auto p = Parse(text);
+  EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("more than 1000000 YAML nodes"), std::string::npos)
+      << p.status().message();
+}
+
 TEST(Config, WrongTypeNamesAllowedValues) {
   auto p = Parse(Replace(kMinimal, "type: string", "type: integr"));
   EXPECT_NE(p.status().message().find(

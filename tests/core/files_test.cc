@@ -1,6 +1,8 @@
 #include "core/files.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/atomic_writer.h"
 #include "core/hash.h"
@@ -50,12 +52,47 @@ TEST(AtomicFileWriter, CommitPublishes) {
   EXPECT_EQ(ReadAll(p), "a,b\n1");
 }
 
-TEST(RemoveStaleTempFiles, RemovesOnlyTemporaries) {
+// A pid that was just used and is no longer running.
+pid_t DeadPid() {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
+TEST(RemoveStaleTempFiles, RemovesOnlyTemporariesOfProcessesThatAreGone) {
   TempDir dir;
-  dir.Write("x/.part-0.parquet.tmp-12-0", "junk");
+  const std::string dead = std::to_string(DeadPid());
+  const std::string alive = std::to_string(::getppid());  // the test runner's parent
+  dir.Write("x/.part-0.parquet.tmp-" + dead + "-0", "junk");
   dir.Write("x/part-0.parquet", "keep");
-  EXPECT_EQ(RemoveStaleTempFiles(dir.path()), 1);
+  dir.Write("r/.report.pdf.tmp-" + dead + ".profile/Default/prefs", "junk");  // a folder
+  dir.Write("r/.report.pdf.tmp-" + alive, "a live reader's file");
+  dir.Write("r/.report.pdf.tmp-" + std::to_string(::getpid()) + "-3", "this process's own");
+  EXPECT_EQ(RemoveStaleTempFiles(dir.path()), 2);
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "x/part-0.parquet"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / ("x/.part-0.parquet.tmp-" + dead + "-0")));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / ("r/.report.pdf.tmp-" + dead + ".profile")));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / ("r/.report.pdf.tmp-" + alive)));
+}
+
+TEST(RemoveStaleTempFiles, NonRecursiveLeavesSubfolders) {
+  TempDir dir;
+  const std::string dead = std::to_string(DeadPid());
+  dir.Write(".a.tmp-" + dead, "junk");
+  dir.Write("sub/.b.tmp-" + dead, "junk");
+  EXPECT_EQ(RemoveStaleTempFiles(dir.path(), /*recursive=*/false), 1);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "sub" / (".b.tmp-" + dead)));
+}
+
+TEST(TempFileOwner, ReadsThePidAfterTmp) {
+  EXPECT_EQ(TempFileOwner(".part-0.parquet.tmp-4321-7"), 4321);
+  EXPECT_EQ(TempFileOwner(".ingest-loans.tmp-99"), 99);
+  EXPECT_EQ(TempFileOwner(".report.pdf.tmp-55.profile"), 55);
+  EXPECT_EQ(TempFileOwner("part-0.parquet"), 0);
+  EXPECT_EQ(TempFileOwner(".x.tmp-"), 0);
+  EXPECT_EQ(TempFileOwner(".x.tmp-99999999999999999999"), 0);
 }
 
 TEST(ReadFile, MissingIsNotFound) {

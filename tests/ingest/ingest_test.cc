@@ -1,6 +1,9 @@
 #include "ingest/ingest.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "db/database.h"
 #include "testing/temp_dir.h"
@@ -240,6 +243,74 @@ TEST_F(IngestTest, DuplicateKeysAreQuarantinedWithTheFirstLine) {
                   "_line = 3 AND _reason = 'duplicate key (\"id\", \"snapshot_date\") first seen "
                   "on line 2'"),
             1);
+}
+
+TEST_F(IngestTest, DuplicateKeysAreSummarisedByTheirKeyColumns) {
+  WriteSource(std::string(kHeader) + "C1,A,,20,Good,2024-01-01\nC1,A,,20,Good,2024-01-01\n" +
+              "C1,A,,20,Good,2024-01-01\n");
+  auto report = Ingest();
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->quarantine_reasons.size(), 1u);
+  EXPECT_EQ(report->quarantine_reasons.begin()->first, "duplicate key (\"id\", \"snapshot_date\")");
+  EXPECT_EQ(report->quarantine_reasons.begin()->second, 2);
+}
+
+// A header line of 10 MB without a newline is named, not echoed whole.
+TEST_F(IngestTest, AHugeHeaderGivesABoundedMessage) {
+  WriteSource(std::string(10 << 20, 'x'));
+  auto report = Ingest();
+  ASSERT_FALSE(report.ok());
+  EXPECT_LT(report.status().message().size(), 2000u) << report.status().message().substr(0, 3000);
+  EXPECT_NE(report.status().message().find("(10485760 bytes)"), std::string::npos)
+      << report.status().message().substr(0, 3000);
+}
+
+// A SIGKILL between the renames of a month's bronze, silver and quarantine files: the next
+// writer's recovery completes the publication, so every month's layers come from one run.
+TEST_F(IngestTest, AMonthKilledBetweenItsRenamesIsPublishedWhole) {
+  const std::string v1 = std::string(kHeader) + "C1,A,,20,Good,2024-01-01\nC2,B,,21,Good,2024-01-05\n" +
+                         "C3,C,,22,Good,2024-02-01\n";
+  // Re-delivered data with other counts in both months: more rows, and quarantined ones.
+  std::string v2 = std::string(kHeader);
+  for (int i = 0; i < 40; ++i) {
+    v2 += "D" + std::to_string(i) + ",N,," + (i % 4 == 0 ? "500" : "30") + ",Good,2024-0" +
+          std::to_string(1 + i % 2) + "-1" + std::to_string(i % 9) + "\n";
+  }
+  for (const std::string point : {"publish:0", "publish:1", "publish:2", "publish:3"}) {
+    SCOPED_TRACE(point);
+    std::filesystem::remove_all(project_.workspace.root() / "datamart");
+    WriteSource(v1);
+    ASSERT_TRUE(Ingest().ok());
+    WriteSource(v2);
+    const pid_t child = ::fork();
+    if (child == 0) {
+      IngestOptions options;
+      options.threads = 1;
+      options.fault_hook = [&](const std::string& at) {
+        if (at == point) ::kill(::getpid(), SIGKILL);
+      };
+      (void)Ingest(options);
+      ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the fault hook did not fire";
+    // The next writer recovers before anything reads.
+    ASSERT_TRUE(mart().RecoverPublishes().ok());
+    EXPECT_FALSE(std::filesystem::exists(mart().JournalDir()) &&
+                 !std::filesystem::is_empty(mart().JournalDir()));
+    for (const char* month : {"2024-01-01", "2024-02-01"}) {
+      const std::string where = "snapshot_date = DATE '" + std::string(month) + "'";
+      const int64_t bronze = Count(Layer::kBronze, where);
+      EXPECT_EQ(bronze, Count(Layer::kSilver, where) + Count(Layer::kQuarantine, where)) << month;
+      // All of v1 (2 or 1 rows) or all of v2 (20 rows): never a mix.
+      EXPECT_TRUE(bronze == 20 || bronze == (month[6] == '1' ? 2 : 1)) << month << ": " << bronze;
+    }
+    // January (published first) was being published when the kill came: its journal was
+    // written, so it is v2 whole; February was not reached and is still v1 whole.
+    EXPECT_EQ(Count(Layer::kBronze, "snapshot_date = DATE '2024-01-01'"), 20);
+    EXPECT_EQ(Count(Layer::kBronze, "snapshot_date = DATE '2024-02-01'"), 1);
+  }
 }
 
 TEST_F(IngestTest, RerunOfOneMonthReplacesOnlyThatMonth) {

@@ -4,6 +4,8 @@
 #include "registry/registry.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/hash.h"
 #include "registry/manifest.h"
@@ -199,6 +201,22 @@ TEST_F(RegistryTest, StaleStagingFoldersAreRemoved) {
   EXPECT_TRUE(fs::exists(fresh));
   ASSERT_EQ(warnings_.size(), 1u);
   EXPECT_NE(warnings_[0].find("stale staging folder"), std::string::npos);
+}
+
+// A killed train's staging folder goes at the next train, whatever its age; a live
+// process's recent one stays.
+TEST_F(RegistryTest, StagingFoldersOfGoneProcessesAreRemoved) {
+  const pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  const fs::path staging = StagePackage(registry(), "lending_pd").parent_path();
+  const fs::path killed = staging / ("lending-pd-" + std::to_string(dead) + "-123-0");
+  fs::create_directories(killed / "checkpoints");
+  const fs::path live = staging / ("lending-pd-" + std::to_string(::getppid()) + "-124-0");
+  fs::create_directories(live);
+  ASSERT_TRUE(registry().NewStagingDir("lending_pd").ok());
+  EXPECT_FALSE(fs::exists(killed));
+  EXPECT_TRUE(fs::exists(live));
 }
 
 TEST(Manifest, ParseRefusesWhatSha256sumWouldNotWrite) {
