@@ -86,8 +86,14 @@ std::string TimestampLiteral(std::chrono::system_clock::time_point t) {
 }
 
 
-// Quoted names for a message; header text is input, so each name and the list are bounded.
 std::string ColumnList(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + db::QuoteIdent(n);
+  return out;
+}
+
+// Quoted names for a message: header text is input, so each name and the list are bounded.
+std::string NamesForMessage(const std::vector<std::string>& names) {
   constexpr size_t kMaxNames = 20;
   std::string out;
   for (size_t i = 0; i < names.size() && i < kMaxNames; ++i) {
@@ -622,8 +628,8 @@ Status MatchHeader(const config::Source& source, const std::vector<std::string>&
   if (missing.empty() && unexpected.empty()) return OkStatus();
   std::string msg =
       "header does not match the configured columns of source \"" + source.name + "\":";
-  if (!missing.empty()) msg += " missing " + ColumnList(missing) + ";";
-  if (!unexpected.empty()) msg += " unexpected " + ColumnList(unexpected) + ";";
+  if (!missing.empty()) msg += " missing " + NamesForMessage(missing) + ";";
+  if (!unexpected.empty()) msg += " unexpected " + NamesForMessage(unexpected) + ";";
   if (missing.size() == 1 && unexpected.size() == 1) {
     msg += " was " + db::QuoteIdent(Excerpt(missing[0], 100)) + " renamed to " +
            db::QuoteIdent(Excerpt(unexpected[0], 100)) + "?";

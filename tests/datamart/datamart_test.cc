@@ -1,6 +1,10 @@
 #include "datamart/datamart.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
 
 #include "testing/temp_dir.h"
 
@@ -74,10 +78,46 @@ TEST_F(DatamartTest, StagedButDiscardedIsNeverVisible) {
   EXPECT_FALSE(std::filesystem::exists(staged->tmp));
 }
 
+// A pid that was just used and is no longer running.
+pid_t DeadPid() {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
 TEST_F(DatamartTest, StaleTemporariesOfACrashedWriterAreRemoved) {
-  dir_.Write("datamart/bronze/t/snapshot_date=2024-01-01/.part-0.parquet.tmp-99-0", "half");
+  dir_.Write("datamart/bronze/t/snapshot_date=2024-01-01/.part-0.parquet.tmp-" +
+                 std::to_string(DeadPid()) + "-0",
+             "half");
   EXPECT_EQ(mart_.RemoveStaleTemporaries(), 1);
   EXPECT_EQ(mart_.ReadSql(Layer::kBronze, "t").status().code(), StatusCode::kNotFound);
+}
+
+// A publication killed after its journal and its first rename is completed, not undone.
+TEST_F(DatamartTest, RecoverPublishesCompletesAJournaledGroup) {
+  auto a = mart_.Stage(*con_, Layer::kBronze, "t", kJan, "SELECT 2 AS v");
+  auto b = mart_.Stage(*con_, Layer::kSilver, "t", kJan, "SELECT 2 AS v");
+  ASSERT_TRUE(a.ok() && b.ok());
+  bool stopped = false;
+  // The seam throws after the first rename, stopping the publication there as a kill would.
+  const auto stop_after_first = [&](int i) {
+    if (i == 0) {
+      stopped = true;
+      throw std::runtime_error("killed");
+    }
+  };
+  EXPECT_THROW((void)mart_.PublishTogether({*a, *b}, "test.t.2024-01", stop_after_first),
+               std::runtime_error);
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(mart_.ListPartitions(Layer::kBronze, "t").size(), 1u);
+  EXPECT_TRUE(mart_.ListPartitions(Layer::kSilver, "t").empty());
+  auto completed = mart_.RecoverPublishes();
+  ASSERT_TRUE(completed.ok()) << completed.status().ToString();
+  EXPECT_EQ(*completed, 1);
+  EXPECT_EQ(mart_.ListPartitions(Layer::kSilver, "t").size(), 1u);
+  EXPECT_TRUE(std::filesystem::is_empty(mart_.JournalDir()));
+  EXPECT_EQ(*mart_.RecoverPublishes(), 0);
 }
 
 TEST_F(DatamartTest, DeletePartitionRemovesIt) {
