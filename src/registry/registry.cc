@@ -178,9 +178,8 @@ StatusOr<VerifiedPackage> Registry::VerifyPackage(const ModelRecord& model) {
   ASSIGN_OR_RETURN(const RecordedManifest recorded, ReplayManifest(history, model.id));
   const std::string actual = Sha256Hex(manifest);
   if (actual != recorded.sha256) {
-    return DataLossError("model " + model.id + ": MANIFEST sha256 " + actual +
-                         " does not match " + recorded.sha256 + " recorded at " +
-                         recorded.recorded_at);
+    return DataLossError("model " + model.id + ": MANIFEST sha256 " + actual + " does not match " +
+                         recorded.sha256 + " recorded at " + recorded.recorded_at);
   }
   return VerifiedPackage{model, actual, recorded.recorded_at, recorded.approval_event_id};
 }

@@ -57,8 +57,8 @@ struct ProductionInfo {
 // bytes hash to the value the metastore recorded for this version (recorded_manifest.h).
 struct VerifiedPackage {
   ModelRecord model;
-  std::string manifest_sha256;  // sha256 of the MANIFEST file's bytes, as recorded.
-  std::string recorded_at;      // E.g. "registration (event 12) and approval (event 17)".
+  std::string manifest_sha256;    // sha256 of the MANIFEST file's bytes, as recorded.
+  std::string recorded_at;        // E.g. "registration (event 12) and approval (event 17)".
   int64_t approval_event_id = 0;  // The approval of exactly these bytes; 0 when none.
 };
 

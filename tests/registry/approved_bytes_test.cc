@@ -39,19 +39,19 @@ TEST_F(RegistryTest, RewrittenFileAndManifestLineAreRefusedNamingBothHashes) {
   // The files agree with the rewritten MANIFEST: only the recorded hash catches it.
   ASSERT_TRUE(VerifyManifest(m.path, m.id).ok());
   StatusOr<fs::path> verified = registry().VerifiedPath(m.id);
-  EXPECT_THAT(verified, StatusIs(StatusCode::kDataLoss,
-                                 Mismatch(m.id, ManifestSha(m.path), recorded,
-                                          "registration (event 1)")));
+  EXPECT_THAT(verified,
+              StatusIs(StatusCode::kDataLoss,
+                       Mismatch(m.id, ManifestSha(m.path), recorded, "registration (event 1)")));
 }
 
 TEST_F(RegistryTest, RewrittenAfterApprovalIsRefusedNamingTheApproval) {
-  const ModelRecord m =
-      MustRegister(registry(), "lending_pd", PackageFiles({{"validation.json", R"({"passed":true})"}}));
+  const ModelRecord m = MustRegister(registry(), "lending_pd",
+                                     PackageFiles({{"validation.json", R"({"passed":true})"}}));
   ASSERT_TRUE(registry().Approve(m.id, "alice", "reviewed").ok());
   const std::string approved = ManifestSha(m.path);
   RewriteWithManifest(m.path, "model.json", "{\"w\":[9]}");
-  const std::string expected =
-      Mismatch(m.id, ManifestSha(m.path), approved, "registration (event 1) and approval (event 2)");
+  const std::string expected = Mismatch(m.id, ManifestSha(m.path), approved,
+                                        "registration (event 1) and approval (event 2)");
   EXPECT_THAT(registry().Verify(m.id), StatusIs(StatusCode::kDataLoss, expected));
   // Promotion checks the same, with or without an override.
   EXPECT_THAT(registry().Promote(m.id, "bob"), StatusIs(StatusCode::kDataLoss, expected));
@@ -65,8 +65,8 @@ TEST_F(RegistryTest, ApprovingARewrittenPackageIsRefused) {
   const std::string registered = ManifestSha(m.path);
   RewriteWithManifest(m.path, "preprocess.json", R"({"steps":[{"clip":1}]})");
   EXPECT_THAT(registry().Approve(m.id, "alice", "ok"),
-              StatusIs(StatusCode::kDataLoss, Mismatch(m.id, ManifestSha(m.path), registered,
-                                                       "registration (event 1)")));
+              StatusIs(StatusCode::kDataLoss,
+                       Mismatch(m.id, ManifestSha(m.path), registered, "registration (event 1)")));
   EXPECT_EQ(StageOf(m.id), Stage::kCandidate);
 }
 
@@ -129,8 +129,7 @@ TEST(ReplayManifest, FollowsAddedFilesFromTheRegisteredHash) {
       At(2, kEventApproved, {{"manifest_sha256", kA}}),
       At(3, kEventFileAdded,
          {{"file", "validation.json"}, {"previous_manifest_sha256", kA}, {"manifest_sha256", kB}}),
-      At(4, kEventValidated, {{"passed", true}}),
-      At(5, kEventPromoted, {{"manifest_sha256", kB}})};
+      At(4, kEventValidated, {{"passed", true}}), At(5, kEventPromoted, {{"manifest_sha256", kB}})};
   StatusOr<RecordedManifest> r = ReplayManifest(events, "lending_pd/1");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->sha256, kB);
@@ -145,8 +144,8 @@ TEST(ReplayManifest, AnApprovalOfOtherBytesThanRegisteredIsDataLoss) {
   EXPECT_THAT(ReplayManifest(events, "lending_pd/1"),
               StatusIs(StatusCode::kDataLoss,
                        "model lending_pd/1: history is inconsistent: approval (event 2) recorded "
-                       "MANIFEST sha256 " + kC + ", but " + kA +
-                           " was recorded at registration (event 1)"));
+                       "MANIFEST sha256 " +
+                           kC + ", but " + kA + " was recorded at registration (event 1)"));
 }
 
 TEST(ReplayManifest, AFileAddedToUnrecordedBytesIsDataLoss) {
@@ -156,7 +155,8 @@ TEST(ReplayManifest, AFileAddedToUnrecordedBytesIsDataLoss) {
          {{"file", "notes.txt"}, {"previous_manifest_sha256", kC}, {"manifest_sha256", kB}})};
   EXPECT_THAT(ReplayManifest(events, "lending_pd/1"),
               StatusIs(StatusCode::kDataLoss, HasSubstr("addition of notes.txt (event 2) changed "
-                                                        "MANIFEST sha256 " + kC)));
+                                                        "MANIFEST sha256 " +
+                                                        kC)));
 }
 
 TEST(ReplayManifest, ARegistrationWithoutAHashIsDataLoss) {

@@ -141,8 +141,8 @@ TEST_F(ModelsCli, RewrittenManifestIsRefusedByVerifyAndPromoteNamingBothHashes) 
   const fs::path bank = dir_.path() / "ws" / "model_bank" / "lending_pd";
   const std::string approved = test::ManifestSha(bank / "2");
   test::RewriteWithManifest(bank / "2", "model.json", "{\"w\":[9]}");
-  const std::string message = "model lending_pd/2: MANIFEST sha256 " + test::ManifestSha(bank / "2") +
-                              " does not match " + approved +
+  const std::string message = "model lending_pd/2: MANIFEST sha256 " +
+                              test::ManifestSha(bank / "2") + " does not match " + approved +
                               " recorded at registration (event 2) and approval (event 3)";
   const Result show = Models("show lending_pd/2 --verify");
   EXPECT_EQ(show.exit_code, 1);

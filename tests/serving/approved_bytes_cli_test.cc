@@ -72,7 +72,8 @@ TEST(ApprovedBytesCli, EveryCommandRefusesARewrittenManifestNamingBothHashes) {
   const std::string refused = RewriteApprovedLogistic(folder);
   const std::vector<std::string> commands = {
       "models show kueski_pd/2 --verify", "-q predict --month " + month + " --model kueski_pd/2",
-      "-q validate kueski_pd/2", "models promote kueski_pd/2 --by bob --override-reason 'urgent fix'"};
+      "-q validate kueski_pd/2",
+      "models promote kueski_pd/2 --by bob --override-reason 'urgent fix'"};
   for (const std::string& args : commands) {
     const CliResult r = run(args);
     EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
