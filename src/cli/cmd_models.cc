@@ -2,6 +2,7 @@
 // model registry and its governance (docs/registry.md).
 
 #include <cstdio>
+#include <optional>
 #include <set>
 
 #include "cli/commands.h"
@@ -151,9 +152,11 @@ int List(Registry& reg, const ModelsFlags& flags) {
 int Show(Registry& reg, const ModelsFlags& flags) {
   auto model = reg.Get(flags.ref);
   if (!model.ok()) return Report(model.status());
+  std::optional<registry::VerifiedPackage> verified;
   if (flags.verify) {
-    if (auto verified = reg.VerifiedPath(model->id); !verified.ok())
-      return Report(verified.status());
+    auto checked = reg.Verify(model->id);
+    if (!checked.ok()) return Report(checked.status());
+    verified = std::move(*checked);
   }
   auto text = ReadFile(model->path / "metadata.json");
   if (!text.ok()) return Report(text.status().WithPrefix(model->id));
@@ -161,7 +164,11 @@ int Show(Registry& reg, const ModelsFlags& flags) {
   if (flags.json) {
     json out = RecordJson(*model);
     out["metadata"] = meta;
-    if (flags.verify) out["verified"] = true;
+    if (verified) {
+      out["verified"] = true;
+      out["manifest_sha256"] = verified->manifest_sha256;
+      out["manifest_recorded_at"] = verified->recorded_at;
+    }
     std::printf("%s\n", out.dump(2).c_str());
     return kExitOk;
   }
@@ -178,7 +185,10 @@ int Show(Registry& reg, const ModelsFlags& flags) {
   std::printf("data         %s\n", DataText(meta).c_str());
   std::printf("git commit   %s\n", TextAt(meta, {"software", "git_commit"}).c_str());
   std::printf("path         %s\n", model->path.c_str());
-  if (flags.verify) std::printf("manifest     verified\n");
+  if (verified) {
+    std::printf("manifest     verified: sha256 %s, as recorded at %s\n",
+                verified->manifest_sha256.c_str(), verified->recorded_at.c_str());
+  }
   return kExitOk;
 }
 

@@ -84,16 +84,25 @@ StatusOr<std::vector<ManifestEntry>> ParseManifest(std::string_view text, std::s
   return entries;
 }
 
-StatusOr<std::vector<ManifestEntry>> VerifyManifest(const fs::path& dir, std::string_view what) {
-  const std::string prefix(what);
+StatusOr<std::string> ReadManifest(const fs::path& dir, std::string_view what) {
   StatusOr<std::string> text = ReadFile(dir / kManifestFile);
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) {
-      return DataLossError(prefix + ": MANIFEST missing in " + dir.string());
-    }
-    return text.status().WithPrefix(prefix);
+  if (!text.ok() && text.status().code() == StatusCode::kNotFound) {
+    return DataLossError(std::string(what) + ": MANIFEST missing in " + dir.string());
   }
-  ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ParseManifest(*text, what));
+  if (!text.ok()) return text.status().WithPrefix(what);
+  return text;
+}
+
+StatusOr<std::vector<ManifestEntry>> VerifyManifest(const fs::path& dir, std::string_view what) {
+  ASSIGN_OR_RETURN(const std::string text, ReadManifest(dir, what));
+  return VerifyManifestText(dir, text, what);
+}
+
+StatusOr<std::vector<ManifestEntry>> VerifyManifestText(const fs::path& dir,
+                                                        std::string_view manifest_text,
+                                                        std::string_view what) {
+  const std::string prefix(what);
+  ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ParseManifest(manifest_text, what));
   ASSIGN_OR_RETURN(const std::vector<std::string> files, ListPackageFiles(dir));
   std::set<std::string> listed;
   for (const ManifestEntry& e : entries) listed.insert(e.path);

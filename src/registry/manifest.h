@@ -34,11 +34,21 @@ std::string FormatManifest(std::vector<ManifestEntry> entries);
 // have written, or a path listed twice.
 StatusOr<std::vector<ManifestEntry>> ParseManifest(std::string_view text, std::string_view what);
 
+// The bytes of `dir`'s MANIFEST. DataLoss "<what>: MANIFEST missing in <dir>" when there is
+// none, other read errors prefixed with `what`.
+StatusOr<std::string> ReadManifest(const std::filesystem::path& dir, std::string_view what);
+
 // Checks `dir` against its MANIFEST: every listed file present with that hash and no file
 // unlisted. DataLoss naming `what` and the file: "<what>: model.ubj: sha256 mismatch: expected
 // <hex> actual <hex>", "... listed in MANIFEST but missing", "... not listed in MANIFEST",
 // "MANIFEST missing". Returns the parsed entries.
 StatusOr<std::vector<ManifestEntry>> VerifyManifest(const std::filesystem::path& dir,
                                                     std::string_view what);
+
+// VerifyManifest against `manifest_text`, the MANIFEST bytes the caller has already read (so
+// the text whose hash the caller checks is the text the files are checked against).
+StatusOr<std::vector<ManifestEntry>> VerifyManifestText(const std::filesystem::path& dir,
+                                                        std::string_view manifest_text,
+                                                        std::string_view what);
 
 }  // namespace riskpipe::registry

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "registry/internal/fs_util.h"
 #include "registry/manifest.h"
+#include "registry/recorded_manifest.h"
 #include "registry/registry.h"
 
 namespace riskpipe::registry {
@@ -92,7 +93,49 @@ pid_t StagingOwner(const std::string& folder) {
   return static_cast<pid_t>(std::stol(digits));
 }
 
+// The folders AddFile builds beside the package `model` ("<name>/.<version>.tmp-..."), which
+// only one that died leaves behind: before its swap they hold the new package, after it the
+// old one.
+std::vector<fs::path> AddFileLeftovers(const ModelRecord& model) {
+  const std::string prefix = "." + std::to_string(model.version) + ".tmp-";
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(model.path.parent_path(), ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->path().filename().string().rfind(prefix, 0) == 0) found.push_back(it->path());
+  }
+  return found;
+}
+
 }  // namespace
+
+Status Registry::RestoreInterruptedAddFile(const ModelRecord& model) {
+  // An AddFile swaps the new package in before its event commits; one that died in between
+  // left a live package whose MANIFEST the history never recorded, and the recorded package in
+  // its sibling folder. Under the write lock that AddFile is surely dead, so putting the
+  // recorded package back only undoes what never committed.
+  const std::vector<fs::path> leftovers = AddFileLeftovers(model);
+  if (leftovers.empty()) return OkStatus();
+  ASSIGN_OR_RETURN(const std::vector<Event> history, History("", model.id));
+  ASSIGN_OR_RETURN(const RecordedManifest recorded, ReplayManifest(history, model.id));
+  const StatusOr<std::string> live = ReadManifest(model.path, model.id);
+  if (live.ok() && Sha256Hex(*live) == recorded.sha256) return OkStatus();
+  for (const fs::path& leftover : leftovers) {
+    const StatusOr<std::string> kept = ReadManifest(leftover, leftover.string());
+    if (!kept.ok() || Sha256Hex(*kept) != recorded.sha256 ||
+        !VerifyManifestText(leftover, *kept, leftover.string()).ok()) {
+      continue;
+    }
+    RETURN_IF_ERROR(internal::ExchangeFolders(leftover, model.path));
+    RETURN_IF_ERROR(FsyncPath(model.path.parent_path()));
+    Warn(model.id + ": its MANIFEST was not the one recorded at " + recorded.recorded_at +
+         " (an add-file stopped before it committed); put back the recorded package from " +
+         leftover.filename().string());
+    if (!internal::RemoveTree(leftover)) Warn("cannot remove " + leftover.string());
+    return OkStatus();
+  }
+  return OkStatus();
+}
 
 StatusOr<fs::path> Registry::NewStagingDir(std::string_view name) {
   RETURN_IF_ERROR(ValidateModelName(name));
@@ -235,18 +278,12 @@ Status Registry::AddFile(std::string_view id, std::string_view filename, std::st
   fs::path live, replacement;  // After the swap `replacement` holds the old package.
   auto decide = [&]() -> StatusOr<std::vector<metastore::ModelChange>> {
     ASSIGN_OR_RETURN(const ModelRecord model, Get(id));
-    ASSIGN_OR_RETURN(const std::string old_manifest_sha, VerifyPackage(model));
+    ASSIGN_OR_RETURN(const VerifiedPackage old, RestoreAndVerify(model));
+    const std::string& old_manifest_sha = old.manifest_sha256;
     ASSIGN_OR_RETURN(const std::string old_text, ReadFile(model.path / kManifestFile));
     ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, ParseManifest(old_text, model.id));
     // Under the write lock no other AddFile runs: folders left by a crashed one are stale.
-    const std::string leftover_prefix = "." + std::to_string(model.version) + ".tmp-";
-    std::error_code ec;
-    for (auto it = fs::directory_iterator(model.path.parent_path(), ec); !ec && it != fs::end(it);
-         it.increment(ec)) {
-      if (it->path().filename().string().rfind(leftover_prefix, 0) == 0) {
-        internal::RemoveTree(it->path());
-      }
-    }
+    for (const fs::path& leftover : AddFileLeftovers(model)) internal::RemoveTree(leftover);
     const fs::path tmp = TempPathFor(model.path);
     RETURN_IF_ERROR(MakeDirs(tmp));
     replacement = tmp;

@@ -10,6 +10,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "registry/manifest.h"
+#include "registry/recorded_manifest.h"
 
 namespace riskpipe::registry {
 namespace fs = std::filesystem;
@@ -155,12 +156,15 @@ StatusOr<ModelRecord> Registry::Get(std::string_view ref) {
   return ToRecord(*row);
 }
 
-StatusOr<std::string> Registry::VerifyPackage(const ModelRecord& model) {
+StatusOr<VerifiedPackage> Registry::VerifyPackage(const ModelRecord& model) {
   std::error_code ec;
   if (!fs::is_directory(model.path, ec)) {
     return DataLossError(model.id + ": package folder " + model.path.string() + " is missing");
   }
-  RETURN_IF_ERROR(VerifyManifest(model.path, model.id).status());
+  // One read of MANIFEST: the bytes whose hash is compared below are the ones the files were
+  // checked against.
+  ASSIGN_OR_RETURN(const std::string manifest, ReadManifest(model.path, model.id));
+  RETURN_IF_ERROR(VerifyManifestText(model.path, manifest, model.id).status());
   ASSIGN_OR_RETURN(const std::string metadata, ReadFile(model.path / "metadata.json"));
   const nlohmann::json meta = nlohmann::json::parse(metadata, nullptr, /*allow_exceptions=*/false);
   const nlohmann::json* id = meta.is_object() && meta.contains("id") ? &meta["id"] : nullptr;
@@ -168,14 +172,44 @@ StatusOr<std::string> Registry::VerifyPackage(const ModelRecord& model) {
     return DataLossError(model.id + ": metadata.json does not name this model (\"id\": " +
                          (id == nullptr ? std::string("missing") : id->dump()) + ")");
   }
-  ASSIGN_OR_RETURN(const std::string manifest, ReadFile(model.path / kManifestFile));
-  return Sha256Hex(manifest);
+  // A MANIFEST rewritten together with the files it lists passes the checks above; only the
+  // hash the metastore recorded when the registry itself wrote the MANIFEST tells it apart.
+  ASSIGN_OR_RETURN(const std::vector<Event> history, History("", model.id));
+  ASSIGN_OR_RETURN(const RecordedManifest recorded, ReplayManifest(history, model.id));
+  const std::string actual = Sha256Hex(manifest);
+  if (actual != recorded.sha256) {
+    return DataLossError("model " + model.id + ": MANIFEST sha256 " + actual + " does not match " +
+                         recorded.sha256 + " recorded at " + recorded.recorded_at);
+  }
+  return VerifiedPackage{model, actual, recorded.recorded_at, recorded.approval_event_id};
+}
+
+StatusOr<VerifiedPackage> Registry::Verify(std::string_view ref) {
+  ASSIGN_OR_RETURN(const ModelRecord model, Get(ref));
+  StatusOr<VerifiedPackage> verified = VerifyPackage(model);
+  if (verified.ok() || verified.status().code() != StatusCode::kDataLoss) return verified;
+  // Loading takes no lock. A package that fails may be in the middle of an AddFile (swapped in,
+  // event not yet committed), or left so by one that died: under the write lock the first has
+  // committed and the second can be undone, and then the verdict is final.
+  auto restore = [&]() -> StatusOr<std::vector<metastore::ModelChange>> {
+    RETURN_IF_ERROR(RestoreInterruptedAddFile(model));
+    return std::vector<metastore::ModelChange>{};
+  };
+  if (const auto restored = meta_.ChangeModels(restore); !restored.ok()) {
+    Warn(model.id + ": " + restored.status().message());
+    return verified;
+  }
+  return VerifyPackage(model);
 }
 
 StatusOr<fs::path> Registry::VerifiedPath(std::string_view ref) {
-  ASSIGN_OR_RETURN(const ModelRecord model, Get(ref));
-  RETURN_IF_ERROR(VerifyPackage(model).status());
-  return model.path;
+  ASSIGN_OR_RETURN(const VerifiedPackage verified, Verify(ref));
+  return verified.model.path;
+}
+
+StatusOr<VerifiedPackage> Registry::RestoreAndVerify(const ModelRecord& model) {
+  RETURN_IF_ERROR(RestoreInterruptedAddFile(model));
+  return VerifyPackage(model);
 }
 
 StatusOr<std::vector<Event>> Registry::History(std::string_view name, std::string_view id) {

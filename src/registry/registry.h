@@ -53,6 +53,15 @@ struct ProductionInfo {
   std::optional<Event> approval;  // The last "approved" event of the version before that.
 };
 
+// A package that passed verification: its files match its MANIFEST, and the MANIFEST's own
+// bytes hash to the value the metastore recorded for this version (recorded_manifest.h).
+struct VerifiedPackage {
+  ModelRecord model;
+  std::string manifest_sha256;    // sha256 of the MANIFEST file's bytes, as recorded.
+  std::string recorded_at;        // E.g. "registration (event 12) and approval (event 17)".
+  int64_t approval_event_id = 0;  // The approval of exactly these bytes; 0 when none.
+};
+
 struct Options {
   // The source of "now" for event and registration timestamps. Tests inject a fixed clock.
   std::function<std::chrono::system_clock::time_point()> clock = [] {
@@ -125,9 +134,19 @@ class Registry {
   // "production" (the production version, when exactly one name has one). NotFound when
   // nothing matches, InvalidArgument for a malformed or ambiguous reference.
   StatusOr<ModelRecord> Get(std::string_view ref);
-  // Get, then checks the package against its MANIFEST and that metadata.json names the same
-  // id; returns the package folder. DataLoss naming the file and the expected/actual hashes
-  // for a tampered package.
+  // Get, then checks the package against its MANIFEST, that metadata.json names the same id,
+  // and that the MANIFEST file's sha256 is the one the version's history recorded (at
+  // registration, at each added file, at approval and promotion), so a package whose files
+  // and MANIFEST were rewritten together is refused too. DataLoss naming the file and the
+  // expected/actual hashes for a tampered file; "model <id>: MANIFEST sha256 <actual> does not
+  // match <recorded> recorded at approval (event 17)" for a rewritten MANIFEST; DataLoss for
+  // a history that contradicts itself. Takes no lock unless the package fails: then it checks
+  // again under the metastore write lock, after an AddFile in flight has committed, and after
+  // putting back the recorded package an AddFile that died before its commit kept beside it
+  // (a warning says so).
+  StatusOr<VerifiedPackage> Verify(std::string_view ref);
+  // Verify; returns the package folder. Every loader (batch inference, validation,
+  // monitoring, reports, serving) goes through here.
   StatusOr<std::filesystem::path> VerifiedPath(std::string_view ref);
   // Catalog rows, most recently registered first; empty name / nullopt stage match all.
   StatusOr<std::vector<ModelRecord>> List(std::string_view name = "",
@@ -165,8 +184,13 @@ class Registry {
  private:
   Registry(Workspace workspace, metastore::Metastore meta, Options options);
   ModelRecord ToRecord(const metastore::ModelRow& row) const;
-  // Verifies a catalogued package's MANIFEST and metadata id; returns the MANIFEST's sha256.
-  StatusOr<std::string> VerifyPackage(const ModelRecord& model);
+  // The checks of Verify on a catalogued package, without any repair (registry.cc).
+  StatusOr<VerifiedPackage> VerifyPackage(const ModelRecord& model);
+  // Under the metastore write lock (inside ChangeModels): puts back the recorded package an
+  // interrupted AddFile left beside `model`, when the live one's MANIFEST is unrecorded
+  // (register.cc), then VerifyPackage.
+  StatusOr<VerifiedPackage> RestoreAndVerify(const ModelRecord& model);
+  Status RestoreInterruptedAddFile(const ModelRecord& model);
   void Warn(const std::string& message) const;
   void CrashPoint(std::string_view point) const;
   Status MoveAsideOrphans(const std::string& name, int64_t from_version);

@@ -77,9 +77,9 @@ StatusOr<ModelRecord> Registry::ChangeStage(std::string_view ref, std::string_vi
     }
     nlohmann::json details;
     if (to == Stage::kApproved) {
-      // The approval covers exactly these bytes: record which.
-      ASSIGN_OR_RETURN(const std::string manifest_sha, VerifyPackage(m));
-      details["manifest_sha256"] = manifest_sha;
+      // The approval covers exactly these bytes, the ones the history recorded: record which.
+      ASSIGN_OR_RETURN(const VerifiedPackage verified, RestoreAndVerify(m));
+      details["manifest_sha256"] = verified.manifest_sha256;
     }
     return std::vector<ModelChange>{Change(m, event, to, by, reason, details)};
   };
@@ -128,7 +128,10 @@ StatusOr<ModelRecord> Registry::Promote(std::string_view ref, std::string_view b
     if (approval == history.rend()) {
       return FailedPreconditionError(m.id + " has no recorded approval event");
     }
-    ASSIGN_OR_RETURN(const std::string manifest_sha, VerifyPackage(m));
+    // The bytes promoted are the ones recorded since the approval (VerifyPackage replays the
+    // history: approval, then any file added since).
+    ASSIGN_OR_RETURN(const VerifiedPackage verified, RestoreAndVerify(m));
+    const std::string& manifest_sha = verified.manifest_sha256;
     ASSIGN_OR_RETURN(const std::string verdict, GateVerdict(m));
     if (verdict == "absent" && Blank(override_reason)) {
       return FailedPreconditionError(
@@ -208,12 +211,12 @@ StatusOr<ModelRecord> Registry::Rollback(std::string_view name, std::string_view
                                      " has no earlier production version that is still approved");
     }
     target_id = target->id;
-    RETURN_IF_ERROR(VerifyPackage(*target).status());
+    ASSIGN_OR_RETURN(const VerifiedPackage verified, RestoreAndVerify(*target));
     const Stage after = reject_current ? Stage::kRejected : Stage::kApproved;
     return std::vector<ModelChange>{
         Change(*current, kEventRolledBack, after, by, reason, {{"restored", target->id}}),
         Change(*target, kEventRestored, Stage::kProduction, by, reason,
-               {{"rolled_back", current->id}})};
+               {{"rolled_back", current->id}, {"manifest_sha256", verified.manifest_sha256}})};
   };
   RETURN_IF_ERROR(meta_.ChangeModels(decide).status());
   return Get(target_id);

@@ -136,5 +136,27 @@ TEST_F(ModelsCli, TamperedPackageFailsVerification) {
   EXPECT_EQ(Models("show lending_pd/2").exit_code, 0);  // Without --verify: the catalog view.
 }
 
+TEST_F(ModelsCli, RewrittenManifestIsRefusedByVerifyAndPromoteNamingBothHashes) {
+  ASSERT_EQ(Models("approve lending_pd/2 --by alice --reason reviewed").exit_code, 0);
+  const fs::path bank = dir_.path() / "ws" / "model_bank" / "lending_pd";
+  const std::string approved = test::ManifestSha(bank / "2");
+  test::RewriteWithManifest(bank / "2", "model.json", "{\"w\":[9]}");
+  const std::string message = "model lending_pd/2: MANIFEST sha256 " +
+                              test::ManifestSha(bank / "2") + " does not match " + approved +
+                              " recorded at registration (event 2) and approval (event 3)";
+  const Result show = Models("show lending_pd/2 --verify");
+  EXPECT_EQ(show.exit_code, 1);
+  EXPECT_OUTPUT_HAS(show, message);
+  const Result promote = Models("promote lending_pd/2 --by bob --override-reason urgent");
+  EXPECT_EQ(promote.exit_code, 1);
+  EXPECT_OUTPUT_HAS(promote, message);
+  EXPECT_OUTPUT_HAS(Models("show lending_pd/2"), "stage        approved");
+  // The untouched version verifies, and says which events vouch for its bytes.
+  const Result good = Models("show lending_pd/1 --verify");
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+  EXPECT_OUTPUT_HAS(good, "manifest     verified: sha256 " + test::ManifestSha(bank / "1") +
+                              ", as recorded at registration (event 1)");
+}
+
 }  // namespace
 }  // namespace riskpipe::registry

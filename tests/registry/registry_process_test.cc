@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <set>
+#include <string>
+#include <vector>
 
 #include "metastore/test_util.h"
 #include "registry/manifest.h"
@@ -142,9 +144,19 @@ TEST(RegistryProcess, CrashInsideAddFileLeavesAVerifiablePackage) {
   ASSERT_GT(child, 0);
   ASSERT_EQ(WaitChild(child), kCrashed);
 
-  StatusOr<Registry> registry = OpenIn(ws);
+  // The dead AddFile swapped in a package whose MANIFEST the history never recorded, and kept
+  // the recorded one beside it: the next load puts the recorded package back, with a warning.
+  std::vector<std::string> warnings;
+  Options options;
+  options.warn = [&](const std::string& w) { warnings.push_back(w); };
+  StatusOr<Registry> registry = Registry::Open(ws, options);
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
-  EXPECT_TRUE(registry->VerifiedPath("lending_pd/1").ok());
+  StatusOr<VerifiedPackage> verified = registry->Verify("lending_pd/1");
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->recorded_at, "registration (event 1)");
+  EXPECT_FALSE(fs::exists(verified->model.path / "validation.json"));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("put back the recorded package"), std::string::npos) << warnings[0];
   // The next AddFile clears what the dead one left beside the package and succeeds.
   ASSERT_TRUE(registry->AddFile("lending_pd/1", "validation.json", "{\"passed\":false}").ok());
   EXPECT_TRUE(registry->VerifiedPath("lending_pd/1").ok());

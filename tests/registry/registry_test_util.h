@@ -9,11 +9,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/hash.h"
 #include "metastore/test_util.h"
 #include "registry/registry.h"
 #include "testing/temp_dir.h"
@@ -45,6 +47,28 @@ inline void WriteBytes(const fs::path& path, const std::string& bytes) {
   fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Rewrites `file` of the package folder `dir` with `bytes` and its MANIFEST line to match, as
+// anyone with write access to model_bank could: the per-file MANIFEST check then passes, and
+// only the MANIFEST hash the metastore recorded tells the package apart.
+inline void RewriteWithManifest(const fs::path& dir, const std::string& file,
+                                const std::string& bytes) {
+  WriteBytes(dir / file, bytes);
+  std::ifstream in(dir / "MANIFEST", std::ios::binary);
+  std::string manifest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = manifest.find("  " + file + "\n");
+  ASSERT_NE(at, std::string::npos) << file << " is not in " << (dir / "MANIFEST");
+  ASSERT_GE(at, 64u);
+  manifest.replace(at - 64, 64, Sha256Hex(bytes));
+  WriteBytes(dir / "MANIFEST", manifest);
+}
+
+// The sha256 of the MANIFEST file of the package folder `dir`.
+inline std::string ManifestSha(const fs::path& dir) {
+  std::ifstream in(dir / "MANIFEST", std::ios::binary);
+  return Sha256Hex(
+      std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
 }
 
 // Writes `files` into a new staging folder of `registry` and returns the folder.

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -145,6 +146,46 @@ TEST(Reload, ATamperedPackageLeavesTheOldModelServingAndIsCounted) {
   EXPECT_NE(HttpGet(server->port(), "/metrics")
                 .body.find("riskpipe_reloads_total{what=\"snapshot\",result=\"failed\"} 1"),
             std::string::npos);
+}
+
+TEST(Reload, ARewrittenManifestIsRefusedAtReloadNamingBothHashes) {
+  TempDir dir;
+  const fs::path folder = ServingWorkspace::Copy(dir.path());
+  std::mutex mu;
+  std::string log;
+  ServeOverrides overrides;
+  overrides.log = [&](const std::string& line) {
+    std::lock_guard lock(mu);
+    log += line + "\n";
+  };
+  auto started = Server::Start(ServingWorkspace::Project(folder), overrides);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  Server& server = **started;
+  auto reg = registry::Registry::Open(folder / "ws");
+  ASSERT_TRUE(reg->Promote("kueski_pd/2", "test", "test override").ok());
+  // model.json and its MANIFEST line rewritten together after the promotion: every file
+  // matches the MANIFEST, but the MANIFEST is not the one the approval and promotion recorded.
+  const fs::path pkg = folder / "ws" / "model_bank" / "kueski_pd" / "2";
+  const std::string model = testing::ReadAll(pkg / "model.json");
+  const std::string manifest = testing::ReadAll(pkg / "MANIFEST");
+  const std::string recorded = testing::RewritePackageFile(pkg, "model.json", model + " ");
+  server.ReloadNow();
+  const std::string id = Customers(folder, 1)[0];
+  EXPECT_EQ(ModelOf(server.port(), id), "kueski_pd/1");
+  {
+    std::lock_guard lock(mu);
+    EXPECT_NE(log.find("model kueski_pd/2: MANIFEST sha256 " + testing::ManifestSha(pkg) +
+                       " does not match " + recorded + " recorded at "),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("approval (event "), std::string::npos) << log;
+    EXPECT_NE(log.find("promotion (event "), std::string::npos) << log;
+  }
+  // The recorded bytes back in place: the next reload serves the promoted version.
+  ASSERT_TRUE(WriteFileAtomic(pkg / "model.json", model).ok());
+  ASSERT_TRUE(WriteFileAtomic(pkg / "MANIFEST", manifest).ok());
+  server.ReloadNow();
+  EXPECT_EQ(ModelOf(server.port(), id), "kueski_pd/2");
 }
 
 TEST(Reload, AdminRollbackRestoresThePreviousProductionVersion) {

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <vector>
 
+#include "core/files.h"
+#include "core/hash.h"
 #include "registry/registry.h"
 #include "testing/run_cli.h"
 #include "testing/temp_dir.h"
@@ -163,6 +165,23 @@ config::Project ServingWorkspace::Project(const fs::path& folder) {
   p.serving.threads = 2;
   p.serving.reload_poll_ms = 3'600'000;
   return p;
+}
+
+std::string ManifestSha(const fs::path& package) {
+  return Sha256Hex(ReadAll(package / "MANIFEST"));
+}
+
+std::string RewritePackageFile(const fs::path& package, const std::string& file,
+                               const std::string& bytes) {
+  std::string manifest = ReadAll(package / "MANIFEST");
+  const std::string before = Sha256Hex(manifest);
+  const size_t at = manifest.find("  " + file + "\n");
+  EXPECT_TRUE(at != std::string::npos && at >= 64) << file << " is not in its MANIFEST";
+  if (at == std::string::npos || at < 64) return before;
+  EXPECT_TRUE(WriteFileAtomic(package / file, bytes).ok());
+  manifest.replace(at - 64, 64, Sha256Hex(bytes));
+  EXPECT_TRUE(WriteFileAtomic(package / "MANIFEST", manifest).ok());
+  return before;
 }
 
 }  // namespace riskpipe::testing

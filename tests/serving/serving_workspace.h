@@ -32,4 +32,11 @@ class ServingWorkspace {
   static config::Project Project(const std::filesystem::path& folder);
 };
 
+// Rewrites `file` of the package folder `package` with `bytes` and its MANIFEST line to match,
+// as anyone with write access to model_bank could; returns the sha256 of the MANIFEST before.
+std::string RewritePackageFile(const std::filesystem::path& package, const std::string& file,
+                               const std::string& bytes);
+// The sha256 of the MANIFEST of the package folder `package`.
+std::string ManifestSha(const std::filesystem::path& package);
+
 }  // namespace riskpipe::testing
