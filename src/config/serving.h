@@ -44,6 +44,10 @@ struct ServingDef {
   int64_t idle_timeout_ms = 30'000;
   // How long SIGTERM waits for in-flight requests before closing what is left.
   int64_t drain_timeout_ms = 10'000;
+  // Client connections held open at once. 0 = derived from the descriptor limit (RLIMIT_NOFILE)
+  // so that descriptors stay free for the files a reload opens; a larger value is lowered to
+  // that (docs/api.md "Connection limit").
+  int64_t max_connections = 0;
   // The environment variable holding the admin API key; unset or empty disables admin.
   std::string admin_key_env = "RISKPIPE_ADMIN_KEY";
   ChallengerDef challenger;

@@ -8,6 +8,10 @@
 namespace riskpipe::config::internal {
 namespace {
 
+// The most descriptors a Linux process may have unless fs.nr_open is raised (2^20): a larger
+// connection cap could never be reached.
+constexpr int64_t kMaxConnections = 1 << 20;
+
 Status ParseChallenger(const YAML::Node& node, const std::string& origin, ChallengerDef& out) {
   YamlMap m(node, origin, "serving.challenger");
   RETURN_IF_ERROR(m.CheckIsMap());
@@ -65,6 +69,10 @@ Status ParseServing(const YAML::Node& node, const std::string& origin, ServingDe
   RETURN_IF_ERROR(m.ReadInt("request_timeout_ms", out.request_timeout_ms, 1));
   RETURN_IF_ERROR(m.ReadInt("idle_timeout_ms", out.idle_timeout_ms, 1));
   RETURN_IF_ERROR(m.ReadInt("drain_timeout_ms", out.drain_timeout_ms, 0));
+  RETURN_IF_ERROR(m.ReadInt("max_connections", out.max_connections, 0));
+  if (out.max_connections > kMaxConnections) {
+    return m.Error("max_connections", "at most " + std::to_string(kMaxConnections));
+  }
   RETURN_IF_ERROR(m.ReadInt("reload_poll_ms", out.reload_poll_ms, 50));
   RETURN_IF_ERROR(m.ReadString("admin_key_env", out.admin_key_env, false));
   RETURN_IF_ERROR(m.ReadString("access_log_dir", out.access_log_dir, false));

@@ -3,17 +3,21 @@
 // with its own SO_REUSEPORT acceptor, so connections spread over cores without a shared
 // queue (dependency-notes.md section 3). It enforces the limits a public endpoint needs: body
 // (413) and header (431) limits, a whole-request deadline and an idle timeout (slow clients
-// are cut off), 400 for malformed requests, and a graceful stop. This header does not expose
-// Boost; only http_server.cc includes it. Thread-safety: Stop() may be called from any thread.
+// are cut off), 400 for malformed requests, a connection cap that keeps descriptors free for
+// the rest of the process, accept errors that pause the loop instead of spinning, and a
+// graceful stop. This header does not expose Boost; only http_server.cc includes it.
+// Thread-safety: Stop() may be called from any thread.
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/status.h"
+#include "serving/connection_budget.h"
 
 namespace riskpipe::serving {
 
@@ -29,6 +33,26 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{30'000};
   // Stop() lets in-flight requests finish for at most this long.
   std::chrono::milliseconds drain_timeout{10'000};
+  // Client connections held open at once. At the cap a new connection closes the one idle
+  // the longest (waiting for its first or next request); when none is idle it is answered
+  // 503 `over_capacity` with "Connection: close", and past kRefusalSlots such answers it is
+  // closed unanswered. 0 = derived (see ConnectionBudget); a larger value is lowered to it.
+  int max_connections = 0;
+  // Descriptors the cap leaves free for the rest of the process: the files a hot reload opens
+  // (one at a time, measured with strace), log rotation and the registry reopening its
+  // database (three), with room to spare.
+  int fd_reserve = 32;
+};
+
+// What happened to a connection, for metrics.
+enum class ConnectionEvent {
+  kOpened,        // accepted, to be served or refused (kClosed follows when its socket closes)
+  kClosed,        // an opened connection's socket was closed
+  kIdleClosed,    // an idle connection was closed to make room for a new one
+  kRefused,       // answered 503 over_capacity
+  kDropped,       // closed unanswered: over the cap with every refusal slot in use
+  kAcceptFailed,  // accept() failed (EMFILE, ENFILE, ENOBUFS, ENOMEM, ...); the loop pauses.
+                  // The last event: metrics.h sizes its counters by it.
 };
 
 // One parsed request. Views are valid during the handler call only.
@@ -54,22 +78,27 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 // Told about each request the server answered itself (status 400, 413, 431 or 500), for
 // metrics and access logs.
 using HttpRejectHook = std::function<void(int status, int worker, std::string_view request_id)>;
+// Told about connection events on the event loop's thread; it must be cheap and thread-safe.
+using HttpConnectionHook = std::function<void(ConnectionEvent event)>;
 
 // The JSON error body every error response uses: {"error":{"code","message","request_id"}}.
 std::string ErrorJson(std::string_view code, std::string_view message, std::string_view request_id);
 
 class HttpServer {
  public:
-  // Binds host:port (InvalidArgument for a bad address, Unavailable when the port is taken)
-  // and starts `threads` event loops that call `handler`.
+  // Binds host:port (InvalidArgument for a bad address, Unavailable when the port is taken),
+  // sets the connection cap (FailedPrecondition when the descriptor limit leaves no room for
+  // a connection, naming the numbers) and starts `threads` event loops that call `handler`.
   static StatusOr<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                      HttpHandler handler,
-                                                     HttpRejectHook on_reject = {});
+                                                     HttpRejectHook on_reject = {},
+                                                     HttpConnectionHook on_connection = {});
   ~HttpServer();  // Stop(), then Wait()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  int port() const;  // the bound port
+  int port() const;                        // the bound port
+  const ConnectionBudget& budget() const;  // the connection cap in force and its reasons
   // Stops accepting, closes idle connections, answers in-flight requests with
   // "Connection: close". Returns at once; idempotent.
   void Stop();

@@ -49,6 +49,15 @@ void Metrics::CountReload(std::string_view what, bool ok) {
   }
 }
 
+void Metrics::CountConnection(ConnectionEvent event) {
+  const auto i = static_cast<size_t>(event);
+  if (i < connections_.size()) Add(connections_[i], 1);
+}
+
+void Metrics::SetMaxConnections(int max_connections) {
+  max_connections_.store(max_connections, std::memory_order_relaxed);
+}
+
 std::string Metrics::Text() const {
   std::string out;
   char line[256];
@@ -117,6 +126,34 @@ std::string Metrics::Text() const {
       out += line;
     }
   }
+  const auto count = [&](ConnectionEvent e) {
+    return std::to_string(Get(connections_[static_cast<size_t>(e)]));
+  };
+  const uint64_t opened = Get(connections_[static_cast<size_t>(ConnectionEvent::kOpened)]);
+  const uint64_t closed = Get(connections_[static_cast<size_t>(ConnectionEvent::kClosed)]);
+  out +=
+      "# HELP riskpipe_http_connections Client connections open now.\n"
+      "# TYPE riskpipe_http_connections gauge\nriskpipe_http_connections " +
+      std::to_string(opened > closed ? opened - closed : 0) +
+      "\n# HELP riskpipe_http_max_connections The connection cap in force.\n"
+      "# TYPE riskpipe_http_max_connections gauge\nriskpipe_http_max_connections " +
+      std::to_string(max_connections_.load(std::memory_order_relaxed)) +
+      "\n# HELP riskpipe_http_connections_rejected_total Connections refused at the cap: "
+      "answered 503, or closed unanswered with every refusal slot in use.\n"
+      "# TYPE riskpipe_http_connections_rejected_total counter\n"
+      "riskpipe_http_connections_rejected_total{how=\"503\"} " +
+      count(ConnectionEvent::kRefused) +
+      "\nriskpipe_http_connections_rejected_total{how=\"closed\"} " +
+      count(ConnectionEvent::kDropped) +
+      "\n# HELP riskpipe_http_idle_connections_closed_total Idle connections closed to make "
+      "room for a new one at the cap.\n"
+      "# TYPE riskpipe_http_idle_connections_closed_total counter\n"
+      "riskpipe_http_idle_connections_closed_total " +
+      count(ConnectionEvent::kIdleClosed) +
+      "\n# HELP riskpipe_http_accept_errors_total Failed accepts (out of descriptors or "
+      "memory), each followed by a pause of the accept loop.\n"
+      "# TYPE riskpipe_http_accept_errors_total counter\nriskpipe_http_accept_errors_total " +
+      count(ConnectionEvent::kAcceptFailed) + "\n";
   return out;
 }
 

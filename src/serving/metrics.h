@@ -1,7 +1,8 @@
 #pragma once
 // Prometheus metrics of the server: request counts by route and status and latency
 // histograms by route, kept in one cache-line-aligned shard per event loop (no contention on
-// the hot path) and summed when /metrics is scraped, plus reload counters. Thread-safe.
+// the hot path) and summed when /metrics is scraped, plus reload and connection counters.
+// Thread-safe.
 
 #include <array>
 #include <atomic>
@@ -10,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "serving/http_server.h"
 
 namespace riskpipe::serving {
 
@@ -36,6 +39,9 @@ class Metrics {
   void CountPrediction(int worker, bool challenger, bool shadow);
   // A reload attempt of "model", "challenger" or "snapshot" that succeeded or failed.
   void CountReload(std::string_view what, bool ok);
+  // A connection event of the HTTP layer, and the connection cap in force.
+  void CountConnection(ConnectionEvent event);
+  void SetMaxConnections(int max_connections);
   // The request and reload metrics as Prometheus text exposition lines.
   std::string Text() const;
 
@@ -58,6 +64,10 @@ class Metrics {
   std::vector<std::unique_ptr<Shard>> shards_;
   // model, challenger, snapshot x ok, failed
   std::array<std::array<std::atomic<uint64_t>, 2>, 3> reloads_{};
+  // By ConnectionEvent (kOpened .. kAcceptFailed, the last).
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(ConnectionEvent::kAcceptFailed) + 1>
+      connections_{};
+  std::atomic<int> max_connections_{0};
 };
 
 }  // namespace riskpipe::serving

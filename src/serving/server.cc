@@ -122,17 +122,32 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const config::Project& project,
   http.request_timeout = std::chrono::milliseconds(def.request_timeout_ms);
   http.idle_timeout = std::chrono::milliseconds(def.idle_timeout_ms);
   http.drain_timeout = std::chrono::milliseconds(def.drain_timeout_ms);
+  // Config validation bounds it by 2^20, so it fits.
+  http.max_connections = static_cast<int>(def.max_connections);
   Service* service = impl->service.get();
+  Metrics* metrics = impl->metrics.get();
   ASSIGN_OR_RETURN(
       impl->http,
       HttpServer::Start(
           http, [service](const HttpRequest& rq, HttpResponse& rs) { service->Handle(rq, rs); },
           [service](int status, int worker, std::string_view id) {
             service->OnReject(status, worker, id);
-          }));
+          },
+          [metrics](ConnectionEvent event) { metrics->CountConnection(event); }));
+  const ConnectionBudget& budget = impl->http->budget();
+  metrics->SetMaxConnections(budget.max_connections);
+  if (def.max_connections > budget.max_connections) {
+    impl->log("warning: serving.max_connections " + std::to_string(def.max_connections) +
+              " lowered to " + std::to_string(budget.max_connections) +
+              ": the descriptor limit (ulimit -n) is " + std::to_string(budget.fd_limit) + ", " +
+              std::to_string(budget.fds_open) + " descriptors are open and " +
+              std::to_string(budget.fd_reserve + kRefusalSlots) +
+              " are kept for files and refusals");
+  }
   impl->log(
       "listening on " + http.host + ":" + std::to_string(impl->http->port()) + " with " +
-      std::to_string(threads) + " event loops" +
+      std::to_string(threads) + " event loops, at most " + std::to_string(budget.max_connections) +
+      " connections" +
       (!admin_enabled ? "; admin endpoints disabled ($" + def.admin_key_env + " is not set)" : ""));
   impl->poll = std::chrono::milliseconds(def.reload_poll_ms);
   Impl* p = impl.get();

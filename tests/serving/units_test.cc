@@ -36,6 +36,7 @@ TEST(ServingConfig, DefaultsWithNoSection) {
   EXPECT_EQ(p->serving.port, 8080);
   EXPECT_EQ(p->serving.admin_key_env, "RISKPIPE_ADMIN_KEY");
   EXPECT_TRUE(p->serving.challenger.model.empty());
+  EXPECT_EQ(p->serving.max_connections, 0) << "0: derived from the descriptor limit";
 }
 
 TEST(ServingConfig, ReadsEveryField) {
@@ -49,6 +50,7 @@ TEST(ServingConfig, ReadsEveryField) {
   request_timeout_ms: 2000
   idle_timeout_ms: 5000
   drain_timeout_ms: 1000
+  max_connections: 300
   reload_poll_ms: 500
   admin_key_env: MY_KEY
   access_log_dir: ""
@@ -66,6 +68,7 @@ TEST(ServingConfig, ReadsEveryField) {
   EXPECT_EQ(s.request_timeout_ms, 2000);
   EXPECT_EQ(s.idle_timeout_ms, 5000);
   EXPECT_EQ(s.drain_timeout_ms, 1000);
+  EXPECT_EQ(s.max_connections, 300);
   EXPECT_EQ(s.reload_poll_ms, 500);
   EXPECT_EQ(s.admin_key_env, "MY_KEY");
   EXPECT_EQ(s.access_log_dir, "");
@@ -86,6 +89,10 @@ TEST(ServingConfig, RejectsUnknownKeysAndBadValuesNamingThem) {
   };
   EXPECT_NE(error("serving: {prot: 1}\n").find("prot"), std::string::npos);
   EXPECT_NE(error("serving: {port: 70000}\n").find("serving.port"), std::string::npos);
+  EXPECT_NE(error("serving: {max_connections: -1}\n").find("serving.max_connections"),
+            std::string::npos);
+  EXPECT_NE(error("serving: {max_connections: 2000000}\n").find("serving.max_connections"),
+            std::string::npos);
   EXPECT_NE(error("serving: {challenger: {model: m/2, mode: blue, percent: 5}}\n").find("blue"),
             std::string::npos);
   EXPECT_NE(error("serving: {challenger: {model: m/2, percent: 120}}\n").find("percent"),
