@@ -179,6 +179,18 @@ TEST(DecisionPolicy, ApprovesOnlyAPdBelowTheThreshold) {
   EXPECT_STREQ(DecisionName(Decision::kRefer), "refer");
 }
 
+TEST(InputRange, TrainingCountsValuesBeyondFloatAsMissing) {
+  Data d = MakeData(1000);
+  d.frame.columns[0].numbers[0] = 1e39;
+  d.frame.columns[0].numbers[1] = kInf;
+  auto pre = Preprocessor::Fit(d.frame, {"x", "z"}, AllRows(d.frame.rows), 20);
+  ASSERT_TRUE(pre.ok());
+  const FeatureSpec& x = pre->features()[0];
+  EXPECT_LT(x.max, 100);  // the range, mean and deviation are those of the encodable values
+  EXPECT_LT(x.stddev, 100);
+  EXPECT_DOUBLE_EQ(x.missing_rate, 2.0 / 1000);
+}
+
 TEST(InputRange, APackageWithoutTrainingRangesStillLoadsAndDoesNotClip) {
   const Data d = MakeData(500);
   auto pre = Preprocessor::Fit(d.frame, {"x", "z"}, AllRows(d.frame.rows), 20);
