@@ -93,17 +93,24 @@ int RunPredict(const GlobalFlags& global, const PredictFlags& flags) {
     result.details_json = nlohmann::json{{"model_id", summary->model_id},
                                          {"challenger_id", summary->challenger_id},
                                          {"declined", summary->declined},
+                                         {"referred", summary->referred},
                                          {"mean_pd", summary->mean_pd},
                                          {"seconds", summary->seconds}}
                               .dump();
     (void)meta->FinishStep(*step, result);
     const double rate = summary->rows > 0 ? 100.0 * summary->declined / summary->rows : 0;
-    std::printf("%s: %lld applications scored with %s%s; %.1f%% declined, mean PD %.4f "
+    // Rows without a decision (refer: an input the model cannot score) are named, never hidden.
+    const std::string referred =
+        summary->referred > 0 ? ", " + std::to_string(summary->referred) +
+                                    " referred to manual review (an input the model cannot score)"
+                              : "";
+    std::printf("%s: %lld applications scored with %s%s; %.1f%% declined%s, mean PD %.4f "
                 "(%.2f s) -> %s\n",
                 m.ToString().c_str(), static_cast<long long>(summary->rows),
                 summary->model_id.c_str(),
                 summary->challenger_id.empty() ? "" : (" (shadow: " + summary->challenger_id + ")").c_str(),
-                rate, summary->mean_pd, summary->seconds, summary->partition.string().c_str());
+                rate, referred.c_str(), summary->mean_pd, summary->seconds,
+                summary->partition.string().c_str());
   }
   (void)meta->FinishRun(*run_id, metastore::RunStatus::kSucceeded);
   return kExitOk;

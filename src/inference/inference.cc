@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <unordered_map>
 
 #include "core/parallel.h"
 #include "datamart/datamart.h"
@@ -30,6 +31,9 @@ struct Scored {
   std::string role;
   double threshold = 0.5;
   model::Scores scores;
+  std::vector<model::Decision> decisions;  // per row: DecisionPolicy::Decide(pd)
+  // Why each refer row got no decision (written to reason_1), by row.
+  std::unordered_map<size_t, std::string> refer_reasons;
   std::vector<std::string> bands;         // per row
   std::vector<int32_t> reasons;           // rows x kReasonColumns, -1 = none
   std::vector<std::string> reason_names;  // feature names
@@ -99,12 +103,19 @@ class PredictionRows final : public db::RowSource {
       chunk.SetString(4, out, m.name);
       chunk.SetInt32(5, out, static_cast<int32_t>(m.version));
       chunk.SetString(6, out, m.role);
-      chunk.SetDouble(7, out, m.scores.margin[i]);
-      const double pd = m.scores.pd[i];
-      chunk.SetDouble(8, out, pd);
-      chunk.SetString(9, out, m.bands[i]);
-      chunk.SetString(10, out, pd >= m.threshold ? "decline" : "approve");
+      const model::Decision decision = m.decisions[i];
+      chunk.SetString(10, out, model::DecisionName(decision));
       chunk.SetDouble(11, out, m.threshold);
+      if (decision == model::Decision::kRefer) {
+        // No PD, band or reason codes: reason_1 says why the row goes to manual review.
+        for (int c : {7, 8, 9}) chunk.SetNull(c, out);
+        chunk.SetString(12, out, m.refer_reasons.at(i));
+        for (int c = 13; c <= 12 + kReasonColumns; ++c) chunk.SetNull(c, out);
+        continue;
+      }
+      chunk.SetDouble(7, out, m.scores.margin[i]);
+      chunk.SetDouble(8, out, m.scores.pd[i]);
+      chunk.SetString(9, out, m.bands[i]);
       for (int r = 0; r < kReasonColumns; ++r) {
         const int32_t f = m.reasons.empty() ? -1 : m.reasons[i * kReasonColumns + r];
         if (f < 0)
@@ -162,7 +173,22 @@ StatusOr<Scored> ScoreWith(const Loaded& loaded, const std::string& role, const 
   auto t = Clock::now();
   ASSIGN_OR_RETURN(s.scores, package.Score(rows.frame));
   s.bands.reserve(rows.frame.rows);
-  for (double pd : s.scores.pd) s.bands.push_back(package.policy().BandOf(pd));
+  s.decisions.reserve(rows.frame.rows);
+  const model::Preprocessor& pre = package.preprocessor();
+  for (size_t i = 0; i < rows.frame.rows; ++i) {
+    const double pd = s.scores.pd[i];
+    s.bands.push_back(package.policy().BandOf(pd));
+    s.decisions.push_back(package.policy().Decide(pd));
+    if (s.decisions.back() != model::Decision::kRefer) continue;
+    const auto f = pre.UnscorableInput(rows.frame, static_cast<uint32_t>(i));
+    if (f) {
+      const std::string& name = pre.features()[*f].name;
+      const double v = rows.frame.columns[rows.frame.Find(name)].numbers[i];
+      s.refer_reasons[i] = "refer: " + model::UnscorableInputText(name, v);
+    } else {
+      s.refer_reasons[i] = "refer: model " + record.id + " gave no finite PD";
+    }
+  }
   summary.score_seconds += Since(t);
   if (reasons != nullptr && rows.frame.rows > 0) {
     t = Clock::now();
@@ -193,6 +219,7 @@ StatusOr<Scored> ScoreWith(const Loaded& loaded, const std::string& role, const 
         return;
       }
       for (size_t i = start; i < end; ++i) {
+        if (s.decisions[i] == model::Decision::kRefer) continue;  // no decision, no reasons
         const std::span<const double> row(contrib->data() + (i - start) * width, width);
         const size_t k = table.TopIndices(row, top);
         for (size_t r = 0; r < k; ++r) {
@@ -324,11 +351,13 @@ StatusOr<PredictSummary> PredictMonth(const config::Project& project, db::Connec
   summary.rows = static_cast<int64_t>(rows.frame.rows);
   double sum = 0;
   for (size_t i = 0; i < rows.frame.rows; ++i) {
-    const double pd = models[0].scores.pd[i];
-    sum += pd;
-    summary.declined += pd >= models[0].threshold;
+    const model::Decision d = models[0].decisions[i];
+    summary.declined += d == model::Decision::kDecline;
+    summary.referred += d == model::Decision::kRefer;
+    if (d != model::Decision::kRefer) sum += models[0].scores.pd[i];
   }
-  summary.mean_pd = rows.frame.rows ? sum / static_cast<double>(rows.frame.rows) : 0;
+  const int64_t decided = summary.rows - summary.referred;
+  summary.mean_pd = decided > 0 ? sum / static_cast<double>(decided) : 0;
 
   t = Clock::now();
   PredictionRows source(rows, models, table.version());

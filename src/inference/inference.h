@@ -9,6 +9,9 @@
 // Columns of gold/predictions: snapshot_date (partition: the scoring month), event_id,
 // entity_id, decision_date, model_id, model_name, model_version, role, margin, pd,
 // score_band, decision, threshold, reason_1..reason_3, reason_table_version.
+// decision is approve (pd < threshold), decline (pd >= threshold) or refer: a row the model
+// gives no PD (an input beyond float's range or infinite, model::Preprocessor::UnscorableInput)
+// goes to manual review with NULL margin, pd and band, and reason_1 saying why.
 
 #include <cstdint>
 #include <filesystem>
@@ -44,7 +47,8 @@ struct PredictSummary {
   std::string model_id, challenger_id;
   int64_t rows = 0;      // applications scored (per model)
   int64_t declined = 0;  // champion declines
-  double mean_pd = 0;
+  int64_t referred = 0;  // champion refers: no PD, manual review (see the header comment)
+  double mean_pd = 0;    // over the champion's decided (approve or decline) rows
   std::filesystem::path partition;
   // Wall seconds per phase.
   double read_seconds = 0, score_seconds = 0, reason_seconds = 0, write_seconds = 0,

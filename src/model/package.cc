@@ -1,6 +1,7 @@
 #include "model/package.h"
 
 #include <cmath>
+#include <limits>
 
 #include "core/files.h"
 
@@ -53,7 +54,28 @@ StatusOr<Calibrator> Calibrator::FromJson(const nlohmann::json& j) {
   }
 }
 
+const char* DecisionName(Decision d) {
+  switch (d) {
+    case Decision::kApprove:
+      return "approve";
+    case Decision::kDecline:
+      return "decline";
+    case Decision::kRefer:
+      break;
+  }
+  return "refer";
+}
+
+Decision DecisionPolicy::Decide(double pd) const {
+  // Written so that every comparison with a NaN falls through to refer or decline: approve
+  // needs a PD that is a number in [0, 1] and strictly below the threshold.
+  if (!(pd >= 0 && pd <= 1)) return Decision::kRefer;
+  if (pd < threshold) return Decision::kApprove;
+  return Decision::kDecline;
+}
+
 std::string DecisionPolicy::BandOf(double pd) const {
+  if (!(pd >= 0 && pd <= 1)) return "";
   for (const ScoreBand& b : bands) {
     if (pd >= b.min_pd && pd < b.max_pd) return b.band;
   }
@@ -88,7 +110,8 @@ nlohmann::json PolicyJson(const DecisionPolicy& p) {
     bands.push_back({{"band", b.band}, {"min_pd", b.min_pd}, {"max_pd", b.max_pd}});
   }
   return {{"threshold", p.threshold},
-          {"decision", "decline when pd >= threshold, else approve"},
+          {"decision", "approve when pd < threshold, decline when pd >= threshold, refer "
+                       "(manual review) when pd is not a number in [0, 1]"},
           {"rule", p.rule},
           {"bands", std::move(bands)}};
 }
@@ -156,7 +179,13 @@ StatusOr<Scores> ModelPackage::Score(const Frame& frame, std::span<const uint32_
   Scores s;
   ASSIGN_OR_RETURN(s.margin, estimator_->Margins(frame, rows, pre_));
   s.pd.resize(s.margin.size());
-  for (size_t i = 0; i < s.margin.size(); ++i) s.pd[i] = calibrator_.Apply(s.margin[i]);
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  // No PD from a non-finite margin, nor for a row with an input the model cannot encode: the
+  // decision on NaN is refer (DecisionPolicy::Decide), never approve.
+  for (size_t i = 0; i < s.margin.size(); ++i) {
+    s.pd[i] = std::isfinite(s.margin[i]) ? calibrator_.Apply(s.margin[i]) : kNaN;
+  }
+  for (size_t i : pre_.UnscorableRows(frame, rows)) s.pd[i] = kNaN;
   return s;
 }
 

@@ -46,17 +46,28 @@ struct ScoreBand {
   double min_pd = 0, max_pd = 1;
 };
 
-// Decision policy stored with the model: decline when PD >= threshold.
+// What a PD decides. kRefer: no decision by the model, the application goes to manual review
+// (its PD is not a number in [0, 1], e.g. an input the model cannot encode).
+enum class Decision { kApprove, kDecline, kRefer };
+// "approve", "decline", "refer": the words of gold/predictions and the API.
+const char* DecisionName(Decision d);
+
+// Decision policy stored with the model: approve when PD < threshold, decline when PD >=
+// threshold, refer when the PD is not a finite number in [0, 1] (NaN never approves).
 struct DecisionPolicy {
   double threshold = 0.5;
   std::string rule;  // how it was chosen, e.g. "approval rate 70% on validation"
   std::vector<ScoreBand> bands;
+  // The band of `pd`; "" for a PD that Decide refers (no band without a PD).
   std::string BandOf(double pd) const;
+  Decision Decide(double pd) const;
 };
 
 struct Scores {
   std::vector<double> margin;  // estimator output (log-odds before calibration)
-  std::vector<double> pd;      // calibrated probability of default
+  // Calibrated probability of default; NaN for a row the package refuses to score (an input
+  // beyond float's range: Preprocessor::UnscorableInput) or whose margin is not finite.
+  std::vector<double> pd;
 };
 
 class ModelPackage {

@@ -1,6 +1,7 @@
 #include "model/preprocess.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -20,6 +21,18 @@ int Frame::Find(std::string_view name) const {
   return -1;
 }
 
+std::string UnscorableInputText(std::string_view feature, double value) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  const std::string v = ec == std::errc() ? std::string(buf, end) : std::string("?");
+  char limit[32];
+  // FLT_MAX printed as the float it is (3.4028235e+38), not as its double expansion.
+  const auto [lend, lec] =
+      std::to_chars(limit, limit + sizeof limit, static_cast<float>(kMaxInputMagnitude));
+  return std::string(feature) + " = " + v + " does not fit the model's float inputs (|x| > " +
+         std::string(limit, lec == std::errc() ? lend : limit) + ")";
+}
+
 std::vector<uint32_t> AllRows(size_t n) {
   std::vector<uint32_t> rows(n);
   std::iota(rows.begin(), rows.end(), 0u);
@@ -36,8 +49,10 @@ FeatureSpec FitNumeric(const FrameColumn& col, std::span<const uint32_t> rows) {
   spec.sql_type = col.sql_type;
   std::vector<double> values;
   values.reserve(rows.size());
+  // A value the model cannot encode (see FitsModelInput) counts as missing in training, as
+  // Encode treats it, so it never stretches the range, the mean or the deviation.
   for (uint32_t r : rows) {
-    if (!std::isnan(col.numbers[r])) values.push_back(col.numbers[r]);
+    if (FitsModelInput(col.numbers[r])) values.push_back(col.numbers[r]);
   }
   spec.missing_rate = rows.empty() ? 0 : 1.0 - static_cast<double>(values.size()) / rows.size();
   if (values.empty()) return spec;
@@ -51,6 +66,7 @@ FeatureSpec FitNumeric(const FrameColumn& col, std::span<const uint32_t> rows) {
   auto [lo, hi] = std::minmax_element(values.begin(), values.end());
   spec.min = *lo;
   spec.max = *hi;
+  spec.has_range = true;
   // Mean and deviation after imputation, as the linear model sees the column.
   const double n = static_cast<double>(rows.size());
   double sum = 0;
@@ -152,6 +168,42 @@ std::vector<int> Preprocessor::EncodedMonotone() const {
   return out;
 }
 
+double Preprocessor::Clip(const FeatureSpec& f, double v) {
+  if (!f.has_range) return v;
+  return v < f.min ? f.min : (v > f.max ? f.max : v);
+}
+
+std::optional<size_t> Preprocessor::UnscorableInput(const Frame& frame, uint32_t row) const {
+  for (size_t i = 0; i < features_.size(); ++i) {
+    if (features_[i].categorical) continue;
+    const int c = frame.Find(features_[i].name);
+    if (c < 0 || frame.columns[c].text) continue;
+    const double v = frame.columns[c].numbers[row];
+    if (!std::isnan(v) && !FitsModelInput(v)) return i;
+  }
+  return std::nullopt;
+}
+
+std::vector<size_t> Preprocessor::UnscorableRows(const Frame& frame,
+                                                 std::span<const uint32_t> rows) const {
+  std::vector<const double*> columns;
+  for (const FeatureSpec& f : features_) {
+    const int c = f.categorical ? -1 : frame.Find(f.name);
+    if (c >= 0 && !frame.columns[c].text) columns.push_back(frame.columns[c].numbers.data());
+  }
+  std::vector<size_t> out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (const double* x : columns) {
+      const double v = x[rows[i]];
+      if (!std::isnan(v) && !FitsModelInput(v)) {
+        out.push_back(i);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 Status Preprocessor::Encode(const Frame& frame, std::span<const uint32_t> rows, Encoding encoding,
                             std::vector<float>& out) const {
   const size_t width = encoded_.size();
@@ -169,9 +221,14 @@ Status Preprocessor::Encode(const Frame& frame, std::span<const uint32_t> rows, 
       const bool linear = encoding == Encoding::kLinear;
       for (size_t i = 0; i < rows.size(); ++i) {
         double v = col.numbers[rows[i]];
+        // Missing stays missing; a value beyond float's range is encoded as missing too (the
+        // row gets no decision: UnscorableInput); anything else is clipped to the range.
+        v = FitsModelInput(v) ? Clip(f, v) : std::numeric_limits<double>::quiet_NaN();
         if (linear) {
           if (std::isnan(v)) v = f.median;
           v = (v - f.mean) / f.stddev;
+          // Saturate rather than overflow: a standardised value never becomes infinite.
+          v = std::clamp(v, -kMaxInputMagnitude, kMaxInputMagnitude);
         }
         out[i * width + offset] = static_cast<float>(v);
       }
@@ -222,7 +279,10 @@ nlohmann::json Preprocessor::ToJson() const {
           {"features", std::move(features)},
           {"encoded_columns", encoded_},
           {"missing", "numeric: NaN for trees, training median for the linear model; "
-                      "categorical: all one-hot columns 0"}};
+                      "categorical: all one-hot columns 0"},
+          {"out_of_range", "numeric: a value with |x| > 3.4028235e+38 (float's range) or "
+                           "infinite is not scored (decision refer); any other value outside "
+                           "[min, max] of the training rows is clipped to it"}};
 }
 
 StatusOr<Preprocessor> Preprocessor::FromJson(const nlohmann::json& j) {
@@ -244,8 +304,15 @@ StatusOr<Preprocessor> Preprocessor::FromJson(const nlohmann::json& j) {
         spec.median = f.at("median");
         spec.mean = f.at("mean");
         spec.stddev = f.at("stddev");
-        spec.min = f.at("min");
-        spec.max = f.at("max");
+        // The training range: optional, so a package written without it still loads (its
+        // inputs are then not clipped).
+        spec.has_range = f.contains("min") && f.contains("max") && f.at("min").is_number() &&
+                         f.at("max").is_number() && spec.missing_rate < 1;
+        if (spec.has_range) {
+          spec.min = f.at("min");
+          spec.max = f.at("max");
+          spec.has_range = spec.min <= spec.max;
+        }
         spec.monotone = f.value("monotone", 0);
       }
       p.features_.push_back(std::move(spec));

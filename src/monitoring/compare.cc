@@ -110,7 +110,8 @@ StatusOr<CompareResult> CompareModels(const config::Project& project, db::Connec
   std::vector<double> a, b;
   std::vector<uint8_t> y;
   for (size_t i = 0; i < t.rows; ++i) {
-    if (std::isnan(label[i])) continue;
+    // Rows either model referred (no PD) cannot be ranked; they count as not approved above.
+    if (std::isnan(label[i]) || std::isnan(pd_a[i]) || std::isnan(pd_b[i])) continue;
     a.push_back(pd_a[i]);
     b.push_back(pd_b[i]);
     y.push_back(label[i] == 1);

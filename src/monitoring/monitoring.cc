@@ -121,7 +121,8 @@ StatusOr<std::vector<StabilityRow>> Stability(const config::Project& project,
                                               const fs::path& predictions, const ModelInMonth& m,
                                               const MonitorOptions& options, int64_t& rows) {
   std::string select =
-      "SELECT p.pd::DOUBLE AS pd, CASE WHEN p.decision = 'approve' THEN 1 ELSE 0 END AS _approved";
+      "SELECT p.pd::DOUBLE AS pd, CASE WHEN p.decision = 'approve' THEN 1 ELSE 0 END AS _approved, "
+      "CASE WHEN p.decision = 'refer' THEN 1 ELSE 0 END AS _referred";
   std::string join;
   const auto features = internal::FeatureRowsSql(project, mart, month);
   if (features) {
@@ -143,9 +144,13 @@ StatusOr<std::vector<StabilityRow>> Stability(const config::Project& project,
   std::vector<uint8_t> approved;
   approved.reserve(frame.rows);
   for (double v : frame.columns[1].numbers) approved.push_back(v == 1);
+  std::vector<uint8_t> referred;
+  referred.reserve(frame.rows);
+  for (double v : frame.columns[2].numbers) referred.push_back(v == 1);
   MonthColumns month_cols;
   month_cols.pd = pd;
   month_cols.approved = approved;
+  month_cols.referred = referred;
   month_cols.frame = &frame;
   if (options.importance && features && frame.rows > 0) {
     StatusOr<std::vector<double>> imp = MonthImportance(reg, m.key.model_id, frame, m.ref);

@@ -187,11 +187,13 @@ std::vector<StabilityRow> ComputeStability(const Reference& ref, const MonthColu
   std::vector<uint8_t> bin(n);
   std::vector<int64_t> score_k(ref.score_edges.size() + 1, 0);
   double pd_sum = 0;
-  int64_t pd_rows = 0, approved = 0;
+  int64_t pd_rows = 0, approved = 0, referred = 0;
   const bool have_decisions = month.approved.size() == n;
+  const bool have_refers = month.referred.size() == n;
   for (size_t i = 0; i < n; ++i) {
     const double p = month.pd[i];
     approved += have_decisions ? month.approved[i] != 0 : p < ref.threshold;
+    referred += have_refers ? month.referred[i] != 0 : std::isnan(p);
     if (std::isnan(p)) {
       bin[i] = 255;
       continue;
@@ -213,6 +215,8 @@ std::vector<StabilityRow> ComputeStability(const Reference& ref, const MonthColu
   rows.push_back({"score_ks_pvalue", "", "", ks.p_value, std::nullopt, n64});
   rows.push_back({"approval_rate", "", "", n ? static_cast<double>(approved) / n : kNaN,
                   ref.approval_rate, n64});
+  // Applications the model gave no decision (refer: manual review); none in development.
+  rows.push_back({"refer_rate", "", "", n ? static_cast<double>(referred) / n : kNaN, 0.0, n64});
   rows.push_back({"mean_pd", "", "", pd_rows ? pd_sum / pd_rows : kNaN, ref.mean_pd, pd_rows});
   for (size_t b = 0; b < score_counts.size(); ++b) {
     rows.push_back({"score_share", "", BucketName(b), pd_rows ? score_counts[b] / pd_rows : kNaN,
@@ -308,16 +312,17 @@ std::vector<PerformanceRow> ComputePerformance(std::span<const double> pd,
                                                std::span<const uint8_t> labels,
                                                std::span<const uint8_t> label_known,
                                                double threshold, bool matured) {
-  const size_t n = pd.size();
-  const bool have_labels = labels.size() == n && label_known.size() == n;
+  const size_t all = pd.size();
+  const bool have_labels = labels.size() == all && label_known.size() == all;
   thread_local std::vector<Scored> s;  // reused: see SortByKey
   s.clear();
-  s.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    const double p = std::isnan(pd[i]) ? 0.0 : pd[i];
-    s.push_back({p, static_cast<uint8_t>(have_labels && labels[i] != 0),
+  s.reserve(all);
+  for (size_t i = 0; i < all; ++i) {
+    if (std::isnan(pd[i])) continue;  // refer: no PD to measure
+    s.push_back({pd[i], static_cast<uint8_t>(have_labels && labels[i] != 0),
                  static_cast<uint8_t>(have_labels && label_known[i] != 0)});
   }
+  const size_t n = s.size();  // rows with a PD
   SortByKey(s, [](const Scored& r) { return r.pd; });
   // Realised sums over known rows; estimated over all rows.
   int64_t labelled = 0, positives = 0, tp = 0, fp = 0, fn = 0;

@@ -40,6 +40,7 @@ struct PerformanceRow {
 struct MonthColumns {
   std::span<const double> pd;
   std::span<const uint8_t> approved;  // 1 = approve; empty: pd < reference threshold
+  std::span<const uint8_t> referred;  // 1 = refer (no PD, manual review); empty: pd is NaN
   // The month's frame holding every reference feature by name (numbers or codes).
   const model::Frame* frame = nullptr;
   // Mean |attribution| per reference feature this month; empty = not computed.
@@ -47,14 +48,16 @@ struct MonthColumns {
 };
 
 // Stability metrics: score_psi, score_js, score_ks, score_ks_pvalue, score_bin (share per
-// score decile), approval_rate, mean_pd, csi, null_rate, importance, decile_mean.
+// score decile), approval_rate, refer_rate, mean_pd, csi, null_rate, importance, decile_mean.
+// Rows without a PD (refer) count in approval_rate and refer_rate, not in the PD metrics.
 // Features the frame lacks count as entirely missing.
 std::vector<StabilityRow> ComputeStability(const Reference& ref, const MonthColumns& month);
 
 // Performance of one scoring month. `labels` (1 = default) holds a label per row of `pd` or
 // is empty when none has matured; `label_known[i]` says whether row i's label may be used
 // (matured by the end of the monitored month). `matured` sets the status. Realised values use
-// only the known labels; estimated values use every row's PD.
+// only the known labels; estimated values use every row's PD. Rows without a PD (NaN: refer,
+// no decision by the model) are left out of every metric and of `rows`.
 std::vector<PerformanceRow> ComputePerformance(std::span<const double> pd,
                                                std::span<const uint8_t> labels,
                                                std::span<const uint8_t> label_known,

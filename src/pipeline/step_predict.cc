@@ -60,9 +60,15 @@ class PredictStep final : public FlowStep {
                   s.challenger_id.empty() ? "" : ", shadow ", s.challenger_id.c_str(),
                   s.rows ? 100.0 * s.declined / s.rows : 0.0);
     out.message = line;
+    // Applications without a decision (an input the model cannot score) are named in the
+    // step's message: they wait for manual review.
+    if (s.referred > 0) {
+      out.message += ", " + std::to_string(s.referred) + " referred to manual review";
+    }
     out.details = {{"model_id", s.model_id},
                    {"challenger_id", s.challenger_id},
                    {"declined", s.declined},
+                   {"referred", s.referred},
                    {"mean_pd", s.mean_pd}};
     return out;
   }

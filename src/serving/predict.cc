@@ -1,7 +1,9 @@
 // POST /v1/predict and POST / (the source challenge's shape): request validation, arm
 // routing (canary or shadow), scoring, the response and the prediction log line.
 
+#include <cctype>
 #include <chrono>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -79,9 +81,20 @@ bool ParseInput(const json& body, bool challenge_shape, PredictInput& in, std::s
   return true;
 }
 
-// Validates inline features against `m`'s input schema into `out`.
-bool InlineRow(const LoadedModel& m, const json& features, std::vector<RowValue>& out,
-               std::string& field, std::string& problem) {
+// True for a JSON string that spells a non-finite number ("NaN", "Infinity", "-inf", ...):
+// JSON has no such numbers, so a client that has one sends it as text.
+bool SpellsNonFinite(std::string_view text) {
+  std::string t;
+  for (const char c : text) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!t.empty() && (t[0] == '+' || t[0] == '-')) t.erase(0, 1);
+  return t == "nan" || t == "inf" || t == "infinity";
+}
+
+// Validates inline features against `m`'s input schema into `out`. 0 when valid, else the
+// HTTP status with the field and the problem: 400 for a value of the wrong kind, 422 for a
+// number the model cannot score (spelled as text, or beyond float's range).
+int InlineRow(const LoadedModel& m, const json& features, std::vector<RowValue>& out,
+              std::string& field, std::string& problem) {
   const auto& specs = m.package->preprocessor().features();
   out.assign(specs.size(), RowValue{});
   for (const auto& [key, value] : features.items()) {
@@ -90,7 +103,7 @@ bool InlineRow(const LoadedModel& m, const json& features, std::vector<RowValue>
     if (!known) {
       field = "features." + key;
       problem = "not an input of model " + m.id;
-      return false;
+      return 400;
     }
   }
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -99,34 +112,44 @@ bool InlineRow(const LoadedModel& m, const json& features, std::vector<RowValue>
     field = "features." + spec.name;
     if (it == features.end()) {
       problem = "missing (send null when the value is unknown)";
-      return false;
+      return 400;
     }
     if (it->is_null()) continue;
     if (spec.categorical) {
       if (!it->is_string()) {
         problem = "expected a text level or null";
-        return false;
+        return 400;
       }
       const std::string& level = it->get_ref<const std::string&>();
       bool seen = spec.other;  // unseen levels share the "other" column when it exists
       for (const auto& l : spec.levels) seen = seen || l == level;
       if (!seen) {
         problem = "\"" + level + "\" is not a level the model knows";
-        return false;
+        return 400;
       }
       out[i].missing = false;
       out[i].text = level;
     } else {
+      if (it->is_string() && SpellsNonFinite(it->get_ref<const std::string&>())) {
+        problem = it->dump() + " is not a finite number: no decision (refer to manual review)";
+        return 422;
+      }
       if (!it->is_number()) {
         problem = "expected a number or null";
-        return false;
+        return 400;
+      }
+      const double v = it->get<double>();
+      if (!model::FitsModelInput(v)) {
+        problem = model::UnscorableInputText(spec.name, v) +
+                  ": no decision (refer to manual review)";
+        return 422;
       }
       out[i].missing = false;
-      out[i].number = it->get<double>();
+      out[i].number = v;
     }
   }
   field.clear();
-  return true;
+  return 0;
 }
 
 }  // namespace
@@ -161,8 +184,9 @@ void Service::Predict(Call& call, bool challenge_shape) {
   std::vector<RowValue> values;
   std::optional<size_t> row;
   if (in.features != nullptr) {
-    if (!InlineRow(m, *in.features, values, field, problem)) {
-      call.Error(400, "invalid_field", field + ": " + problem);
+    if (const int status = InlineRow(m, *in.features, values, field, problem); status != 0) {
+      call.Error(status, status == 422 ? "non_finite_input" : "invalid_field",
+                 field + ": " + problem);
       return;
     }
   } else {
@@ -186,6 +210,25 @@ void Service::Predict(Call& call, bool challenge_shape) {
     call.Error(500, "scoring_failed", st.message());
     return;
   }
+  // No decision on a PD that is not a number: the caller gets 422 naming the input (the
+  // application goes to manual review), never an approve.
+  if (p.decision == model::Decision::kRefer) {
+    if (p.unscorable_feature >= 0) {
+      const std::string& name = m.feature_names[static_cast<size_t>(p.unscorable_feature)];
+      const std::string where =
+          row ? " (online snapshot " + s.snapshot->version() + ", customer " + in.customer_id + ")"
+              : "";
+      call.Error(422, "non_finite_input",
+                 "features." + name + where + ": " +
+                     model::UnscorableInputText(name, p.unscorable_value) +
+                     ": no decision (refer to manual review)");
+    } else {
+      call.Error(422, "non_finite_pd",
+                 "model " + m.id + " gave no finite PD for this application: no decision "
+                 "(refer to manual review)");
+    }
+    return;
+  }
   // Shadow: the challenger scores the same customer; its answer is logged, never returned.
   RowPrediction shadow_p;
   std::string shadow_error;
@@ -194,7 +237,7 @@ void Service::Predict(Call& call, bool challenge_shape) {
     std::vector<RowValue> cv;
     std::string f2, p2;
     if (in.features != nullptr) {
-      if (!InlineRow(c, *in.features, cv, f2, p2)) shadow_error = f2 + ": " + p2;
+      if (InlineRow(c, *in.features, cv, f2, p2) != 0) shadow_error = f2 + ": " + p2;
     } else {
       cv.resize(c.feature_names.size());
       SnapshotRow(c, *s.snapshot, *row, s.challenger_columns, cv);
@@ -219,14 +262,14 @@ void Service::Predict(Call& call, bool challenge_shape) {
     w.Key("id");
     w.Raw(in.id_value.dump());
     w.Field("probability", p.pd);
-    w.Field("prediction", static_cast<int64_t>(p.decline ? 1 : 0));
+    w.Field("prediction", static_cast<int64_t>(p.decision == model::Decision::kDecline ? 1 : 0));
     w.Field("model_version", m.id);
   } else {
     w.Field("request_id", call.request.request_id);
     if (!in.customer_id.empty()) w.Field("customer_id", in.customer_id);
     w.Field("pd", p.pd);
     w.Field("score_band", p.band);
-    w.Field("decision", p.decline ? "decline" : "approve");
+    w.Field("decision", model::DecisionName(p.decision));
     w.Field("threshold", policy.threshold);
     if (with_reasons) {
       w.Key("reason_codes");
@@ -273,7 +316,7 @@ void Service::Predict(Call& call, bool challenge_shape) {
   l.Field("champion", s.champion->id);
   if (have_challenger) l.Field("challenger", s.challenger->id);
   l.Field("pd", p.pd);
-  l.Field("decision", p.decline ? "decline" : "approve");
+  l.Field("decision", model::DecisionName(p.decision));
   l.Field("score_band", p.band);
   l.Field("threshold", policy.threshold);
   if (row) l.Field("snapshot", s.snapshot->version());
@@ -290,7 +333,7 @@ void Service::Predict(Call& call, bool challenge_shape) {
     l.Field("model", s.challenger->id);
     if (shadow_error.empty()) {
       l.Field("pd", shadow_p.pd);
-      l.Field("decision", shadow_p.decline ? "decline" : "approve");
+      l.Field("decision", model::DecisionName(shadow_p.decision));
       l.Field("score_band", shadow_p.band);
     } else {
       l.Field("error", shadow_error);

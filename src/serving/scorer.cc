@@ -52,12 +52,24 @@ struct FrameCache {
 thread_local FrameCache frame_cache;
 constexpr uint32_t kRowZero[1] = {0};
 
-void Decide(const model::ModelPackage& pkg, double margin, RowPrediction& out) {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Sets the PD (NaN from a non-finite margin), decision and band; no reasons yet. True when
+// the model decided (approve or decline): only then are reasons worth computing.
+bool Decide(const model::ModelPackage& pkg, double margin, double pd, RowPrediction& out) {
   out.margin = margin;
-  out.pd = pkg.calibrator().Apply(margin);
-  out.decline = out.pd >= pkg.policy().threshold;
+  out.pd = std::isfinite(margin) ? pd : kNaN;
+  out.decision = pkg.policy().Decide(out.pd);
   out.band = pkg.policy().BandOf(out.pd);
   out.reason_count = 0;
+  return out.decision != model::Decision::kRefer;
+}
+
+// A refused row: no PD, no band, no reasons.
+void Refer(const model::ModelPackage& pkg, size_t feature, double value, RowPrediction& out) {
+  Decide(pkg, kNaN, kNaN, out);
+  out.unscorable_feature = static_cast<int>(feature);
+  out.unscorable_value = value;
 }
 
 // The flattened-tree path: encode, margin and TreeSHAP without a call into XGBoost.
@@ -66,8 +78,11 @@ Status ScoreTrees(const LoadedModel& m, const model::Frame& frame,
   const model::Preprocessor& pre = m.package->preprocessor();
   thread_local std::vector<float> x;
   RETURN_IF_ERROR(pre.Encode(frame, kRowZero, model::Encoding::kTree, x));
-  Decide(*m.package, m.explainer->Margin(x), out);
-  if (reasons == nullptr) return OkStatus();
+  const double margin = m.explainer->Margin(x);
+  if (!Decide(*m.package, margin, m.package->calibrator().Apply(margin), out) ||
+      reasons == nullptr) {
+    return OkStatus();
+  }
   thread_local std::vector<double> phi, per_feature;
   phi.assign(pre.width(), 0.0);
   m.explainer->Contributions(x, phi);
@@ -106,26 +121,28 @@ void SnapshotRow(const LoadedModel& m, const features::OnlineSnapshot& snap, siz
 
 Status ScoreRow(const LoadedModel& m, std::span<const RowValue> values,
                 const model::ReasonTable* reasons, RowPrediction& out) {
+  out.unscorable_feature = -1;
+  const model::ModelPackage& pkg = *m.package;
   model::Frame& frame = frame_cache.For(m);
+  // The frame's columns are the model's features, in order (FrameCache::For).
   for (size_t i = 0; i < frame.columns.size(); ++i) {
     model::FrameColumn& col = frame.columns[i];
     const RowValue& v = i < values.size() ? values[i] : RowValue{};
     if (col.text) {
       col.codes[0] = v.missing ? -1 : 0;
       if (!v.missing) col.dictionary[0].assign(v.text);
+    } else if (!v.missing && !std::isnan(v.number) && !model::FitsModelInput(v.number)) {
+      // An input the model cannot encode (Preprocessor::UnscorableInput): refer before any
+      // arithmetic on it.
+      Refer(pkg, i, v.number, out);
+      return OkStatus();
     } else {
-      col.numbers[0] = v.missing ? std::numeric_limits<double>::quiet_NaN() : v.number;
+      col.numbers[0] = v.missing ? kNaN : v.number;
     }
   }
-  const model::ModelPackage& pkg = *m.package;
   if (m.explainer != nullptr) return ScoreTrees(m, frame, reasons, out);
   ASSIGN_OR_RETURN(model::Scores scores, pkg.Score(frame, kRowZero));
-  out.pd = scores.pd[0];
-  out.margin = scores.margin[0];
-  out.decline = out.pd >= pkg.policy().threshold;
-  out.band = pkg.policy().BandOf(out.pd);
-  out.reason_count = 0;
-  if (reasons == nullptr) return OkStatus();
+  if (!Decide(pkg, scores.margin[0], scores.pd[0], out) || reasons == nullptr) return OkStatus();
   ASSIGN_OR_RETURN(std::vector<double> contrib,
                    pkg.estimator().Contributions(frame, kRowZero, pkg.preprocessor()));
   out.reason_count = reasons->TopIndices(contrib, out.reason_feature);

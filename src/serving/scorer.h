@@ -1,8 +1,10 @@
 #pragma once
 // Scores one customer's row with a loaded model: PD, score band, decision at the policy
 // threshold and, when asked, the top reason codes from the model's own attributions mapped
-// through the project's ReasonTable (the same table batch inference uses). Thread-safe: each
-// thread reuses its own one-row Frame.
+// through the project's ReasonTable (the same table batch inference uses). A row with an
+// input the model cannot encode (beyond float's range, or infinite) or a PD that is not a
+// number gets decision refer and no PD, band or reasons. Thread-safe: each thread reuses its
+// own one-row Frame.
 
 #include <array>
 #include <cstddef>
@@ -11,6 +13,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "model/package.h"
 #include "model/reasons.h"
 #include "serving/model_store.h"
 
@@ -27,10 +30,13 @@ struct RowValue {
 inline constexpr size_t kMaxReasons = 20;
 
 struct RowPrediction {
-  double pd = 0;
+  double pd = 0;  // NaN when decision is kRefer
   double margin = 0;
-  bool decline = false;  // pd >= the policy's threshold
-  std::string band;
+  model::Decision decision = model::Decision::kRefer;  // DecisionPolicy::Decide(pd)
+  // kRefer because of an input: its index among the model's features (else -1) and value.
+  int unscorable_feature = -1;
+  double unscorable_value = 0;
+  std::string band;  // "" when decision is kRefer
   size_t reason_count = 0;
   std::array<size_t, kMaxReasons> reason_feature{};  // indices into the model's features
   std::array<double, kMaxReasons> reason_contribution{};

@@ -162,6 +162,41 @@ TEST(MonthStats, RealisedPerformanceMatchesTheStatsModuleOnKnownLabelsOnly) {
   EXPECT_NEAR(*Perf(rows, "calib_predicted", "3").value, table[2].mean_predicted, 1e-12);
 }
 
+// Referred applications (decision refer: no PD, manual review) are counted as such, not
+// approved, and kept out of every PD metric.
+TEST(MonthStats, ReferredRowsAreCountedAndNeverTakenForApprovals) {
+  const Reference ref = TwoBinReference();
+  std::vector<double> pd(80, 0.2);
+  pd.insert(pd.end(), 20, std::nan(""));
+  std::vector<uint8_t> approved(80, 1), referred(80, 0);
+  approved.insert(approved.end(), 20, 0);
+  referred.insert(referred.end(), 20, 1);
+  MonthColumns m;
+  m.pd = pd;
+  m.approved = approved;
+  m.referred = referred;
+  auto rows = ComputeStability(ref, m);
+  EXPECT_DOUBLE_EQ(Row(rows, "refer_rate").value, 0.2);
+  EXPECT_EQ(Row(rows, "refer_rate").rows, 100);
+  EXPECT_DOUBLE_EQ(Row(rows, "approval_rate").value, 0.8);
+  EXPECT_NEAR(Row(rows, "mean_pd").value, 0.2, 1e-12);
+  EXPECT_DOUBLE_EQ(Row(rows, "score_share", "", "1").value, 1.0);
+  // Without a decision column (an unseen segment), a NaN PD is a refer and not an approval.
+  MonthColumns bare;
+  bare.pd = pd;
+  rows = ComputeStability(ref, bare);
+  EXPECT_DOUBLE_EQ(Row(rows, "refer_rate").value, 0.2);
+  EXPECT_DOUBLE_EQ(Row(rows, "approval_rate").value, 0.8);
+  // Performance leaves them out: their labels do not count, whatever they are.
+  std::vector<double> perf_pd = {0.1, 0.2, 0.8, 0.9, std::nan(""), std::nan("")};
+  const std::vector<uint8_t> y = {0, 0, 1, 1, 1, 0}, known(6, 1);
+  const auto perf = ComputePerformance(perf_pd, y, known, 0.5, true);
+  EXPECT_EQ(Perf(perf, "auc").rows, 4);
+  EXPECT_EQ(Perf(perf, "auc").labelled, 4);
+  EXPECT_DOUBLE_EQ(*Perf(perf, "auc").value, 1.0);
+  EXPECT_DOUBLE_EQ(*Perf(perf, "mean_pd").estimated, 0.5);
+}
+
 TEST(MonthStats, ImmatureMonthHasEstimatesOnly) {
   std::vector<double> pd(1000, 0.3);
   const auto rows = ComputePerformance(pd, {}, {}, 0.5, false);
