@@ -188,7 +188,9 @@ TEST_F(ValidationTest, ABrokenDirectionFails) {
       ProjectYaml(kLogistic, "", "validation:\n  directions: {delays: 1}\n"));
   const CheckResult& c = Check(r, "directional_expectations");
   EXPECT_FALSE(c.passed);
-  EXPECT_DOUBLE_EQ(c.value.get<double>(), 1.0);  // a linear model is wrong on every row
+  // A linear model is wrong on every row whose bumped value stays inside the training range;
+  // the few rows already at the training maximum stay put (inputs are clipped to it).
+  EXPECT_GT(c.value.get<double>(), 0.99);
   EXPECT_EQ(c.details[0]["feature"], "delays");
 }
 
