@@ -107,7 +107,7 @@ config::Project& Workspace() {
     const datamart::Datamart mart(p->workspace.datamart());
     if (mart.ListPartitions(datamart::Layer::kGold, "predictions").size() != kMonths) {
       std::fprintf(stderr, "report_bench: generating %d months x %d predictions in %s\n", kMonths,
-                   kRowsPerMonth, p->workspace.c_str());
+                   kRowsPerMonth, p->workspace.root().c_str());
       auto database = db::Database::Open(":memory:");
       auto con = database->Connect();
       for (int i = 0; i < kMonths; ++i) {
