@@ -13,6 +13,7 @@
 
 #include "core/workspace.h"
 #include "core/workspace_lock.h"
+#include "testing/process.h"
 #include "testing/run_cli.h"
 #include "testing/temp_dir.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using riskpipe::testing::CliResult;
+using riskpipe::testing::DeadPid;
 using riskpipe::testing::RunRiskpipe;
 using riskpipe::testing::TempDir;
 
@@ -29,13 +31,6 @@ fs::path LendingProject(const TempDir& dir) {
   std::stringstream ss;
   ss << in.rdbuf();
   return dir.Write("riskpipe.yaml", ss.str());
-}
-
-pid_t DeadPid() {
-  const pid_t pid = ::fork();
-  if (pid == 0) ::_exit(0);
-  ::waitpid(pid, nullptr, 0);
-  return pid;
 }
 
 TEST(WorkspaceLockCli, ASecondWriterIsRefusedAndReadersAreNot) {

@@ -1,16 +1,17 @@
 #include "core/files.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/atomic_writer.h"
 #include "core/hash.h"
+#include "testing/process.h"
 #include "testing/temp_dir.h"
 
 namespace riskpipe {
 namespace {
 
+using riskpipe::testing::DeadPid;
 using riskpipe::testing::ReadAll;
 using riskpipe::testing::TempDir;
 
@@ -50,15 +51,6 @@ TEST(AtomicFileWriter, CommitPublishes) {
   w->Append('1');
   ASSERT_TRUE(w->Commit().ok());
   EXPECT_EQ(ReadAll(p), "a,b\n1");
-}
-
-// A pid that was just used and is no longer running.
-pid_t DeadPid() {
-  const pid_t pid = ::fork();
-  if (pid == 0) ::_exit(0);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return pid;
 }
 
 TEST(RemoveStaleTempFiles, RemovesOnlyTemporariesOfProcessesThatAreGone) {

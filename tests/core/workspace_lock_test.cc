@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "testing/process.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -97,12 +98,7 @@ TEST(WorkspaceLock, AKilledHolderLeavesNoStaleLock) {
 TEST(WorkspaceLock, TheHolderRemovesWhatDeadWritersLeft) {
   TempDir dir;
   const Workspace ws(dir.path());
-  const pid_t dead = [] {
-    const pid_t pid = ::fork();
-    if (pid == 0) ::_exit(0);
-    ::waitpid(pid, nullptr, 0);
-    return pid;
-  }();
+  const pid_t dead = riskpipe::testing::DeadPid();
   const std::string spill = ".ingest-loans.tmp-" + std::to_string(dead);
   dir.Write("tmp/" + spill + "/m2024", "Customer_ID,SSN\nc1,123-45-6789\n");
   dir.Write("datamart/silver/t/snapshot_date=2024-01-01/.part-0.parquet.tmp-" +

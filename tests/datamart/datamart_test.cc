@@ -1,11 +1,10 @@
 #include "datamart/datamart.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <stdexcept>
 
+#include "testing/process.h"
 #include "testing/temp_dir.h"
 
 namespace riskpipe::datamart {
@@ -78,17 +77,9 @@ TEST_F(DatamartTest, StagedButDiscardedIsNeverVisible) {
   EXPECT_FALSE(std::filesystem::exists(staged->tmp));
 }
 
-// A pid that was just used and is no longer running.
-pid_t DeadPid() {
-  const pid_t pid = ::fork();
-  if (pid == 0) ::_exit(0);
-  ::waitpid(pid, nullptr, 0);
-  return pid;
-}
-
 TEST_F(DatamartTest, StaleTemporariesOfACrashedWriterAreRemoved) {
   dir_.Write("datamart/bronze/t/snapshot_date=2024-01-01/.part-0.parquet.tmp-" +
-                 std::to_string(DeadPid()) + "-0",
+                 std::to_string(riskpipe::testing::DeadPid()) + "-0",
              "half");
   EXPECT_EQ(mart_.RemoveStaleTemporaries(), 1);
   EXPECT_EQ(mart_.ReadSql(Layer::kBronze, "t").status().code(), StatusCode::kNotFound);

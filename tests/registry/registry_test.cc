@@ -4,10 +4,10 @@
 #include "registry/registry.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/hash.h"
+#include "testing/process.h"
 #include "registry/manifest.h"
 #include "registry_test_util.h"
 
@@ -206,9 +206,7 @@ TEST_F(RegistryTest, StaleStagingFoldersAreRemoved) {
 // A killed train's staging folder goes at the next train, whatever its age; a live
 // process's recent one stays.
 TEST_F(RegistryTest, StagingFoldersOfGoneProcessesAreRemoved) {
-  const pid_t dead = ::fork();
-  if (dead == 0) ::_exit(0);
-  ::waitpid(dead, nullptr, 0);
+  const pid_t dead = riskpipe::testing::DeadPid();
   const fs::path staging = StagePackage(registry(), "lending_pd").parent_path();
   const fs::path killed = staging / ("lending-pd-" + std::to_string(dead) + "-123-0");
   fs::create_directories(killed / "checkpoints");
